@@ -1,0 +1,89 @@
+"""Command-line interface: parses arguments and calls one step function per subcommand.
+
+Each subcommand lives in `virnucpro.commands.<module>` with `HELP`, `configure(parser)` and `run(args) -> int`.
+Command modules import only light modules at import time, so `--help` and CPU steps never load torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from virnucpro import __version__
+from virnucpro.errors import EXIT_ERROR, EXIT_USAGE, VirnucproError
+
+# subcommand name -> module under virnucpro.commands, in the order `--help` lists them
+COMMANDS: dict[str, str] = {
+    "prepare": "prepare",
+}
+
+log = logging.getLogger("virnucpro")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: `virnucpro CMD: error: ...`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every subcommand accepts."""
+    parent = Parser(add_help=False)
+    group = parent.add_mutually_exclusive_group()
+    group.add_argument(
+        "-v", "--verbose", action="store_true", help="more log detail; progress even when stderr is not a terminal"
+    )
+    group.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `virnucpro` parser with one subparser per command."""
+    parser = Parser(prog="virnucpro", description="VirNucPro viral short-sequence identification.")
+    parser.add_argument("--version", action="version", version=f"virnucpro {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parent = common_options()
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(f"virnucpro.commands.{module_name}")
+        sub = subparsers.add_parser(
+            name, help=module.HELP, description=module.HELP, parents=[parent], prog=f"virnucpro {name}"
+        )
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def configure_logging(verbose: bool, quiet: bool) -> None:
+    """Log to stderr: INFO by default, DEBUG with --verbose, WARNING with --quiet."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[virnucpro] %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; return its exit code. Errors the user can act on print one line, no traceback."""
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.run(args) or 0)
+    except VirnucproError as exc:
+        print(f"virnucpro {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"virnucpro {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(f"virnucpro {args.command}: error: out of memory", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

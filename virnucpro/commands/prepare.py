@@ -1,0 +1,28 @@
+"""`virnucpro prepare`: chunk, translate and shard a DNA FASTA."""
+
+from __future__ import annotations
+
+import argparse
+
+from virnucpro.commands import positive_int
+
+HELP = "validate a DNA FASTA, cut it into chunks, keep stop-free frames and write paired .fna/.faa shards"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", required=True, metavar="FASTA", help="DNA FASTA, plain or gzip-compressed")
+    parser.add_argument("--outdir", required=True, metavar="DIR", help="directory for shards, manifest and tables")
+    parser.add_argument("--prefix", metavar="NAME", help="output name prefix (default: input name without extensions)")
+    parser.add_argument(
+        "--chunk-size", type=positive_int, default=500, metavar="N", help="chunk length in bp: 300 or 500 (default 500)"
+    )
+    parser.add_argument(
+        "--shard-size", type=positive_int, default=None, metavar="N", help="kept frames per shard (default 200000)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from virnucpro.prepare import DEFAULT_SHARD_SIZE, prepare
+
+    prepare(args.input, args.outdir, args.prefix, args.chunk_size, args.shard_size or DEFAULT_SHARD_SIZE, args.verbose)
+    return 0

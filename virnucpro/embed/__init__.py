@@ -1,0 +1,1 @@
+"""Embedding steps: one shared engine (device, precision, token-budget batching, OOM handling) and two models."""

@@ -1,0 +1,300 @@
+"""The prepare step: validate a DNA FASTA, chunk it, translate six frames, keep stop-free frames, write shards.
+
+Outputs (DESIGN.md §3), all under `outdir` with the name prefix NAME:
+  NAME.shard_00001.fna / .faa  paired one-line FASTA with the same IDs in the same order
+  NAME.manifest.tsv            one row per shard: shard_id n_sequences n_residues fna faa
+  NAME.chunks.tsv              one row per chunk: chunk_id contig_id start end length frames
+  NAME.prepare.json            counts and warnings
+Everything is written into a private staging directory first and renamed into place only when the whole
+input has been read without error, so a failed run leaves no shard or manifest behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import TextIO
+
+from virnucpro import __version__
+from virnucpro.chunking import chunk_bounds
+from virnucpro.errors import InputError, record_error
+from virnucpro.fasta import FastaRecord, check_nucleotides, format_record, read_fasta
+from virnucpro.progress import Progress
+from virnucpro.translate import kept_frames
+
+log = logging.getLogger("virnucpro")
+
+DEFAULT_CHUNK_SIZE = 500
+# 200,000 kept frames per shard: about 5 minutes of ESM-2 3B on one H100 at the measured ~650 proteins/s
+# (500 bp chunks), so the ~10-30 s model load and compile stay under 10% of a GPU task (docs/usage.md).
+DEFAULT_SHARD_SIZE = 200_000
+TRANSLATE_BATCH = 4096  # chunks translated together
+MAX_LISTED_WARNINGS = 100
+FASTA_SUFFIXES = (".fasta", ".fas", ".fa", ".fna", ".ffn", ".fsa", ".seq", ".txt")
+MANIFEST_HEADER = "shard_id\tn_sequences\tn_residues\tfna\tfaa\n"
+CHUNKS_HEADER = "chunk_id\tcontig_id\tstart\tend\tlength\tframes\n"
+
+
+def default_prefix(path: str | Path) -> str:
+    """The input's base name without gzip and FASTA extensions: 'x.fasta.gz' -> 'x'."""
+    name = Path(path).name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    for suffix in FASTA_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+@dataclass(frozen=True)
+class PrepareOutputs:
+    """Every file name prepare writes, defined once."""
+
+    outdir: Path
+    prefix: str
+
+    @property
+    def manifest(self) -> Path:
+        return self.outdir / f"{self.prefix}.manifest.tsv"
+
+    @property
+    def chunks(self) -> Path:
+        return self.outdir / f"{self.prefix}.chunks.tsv"
+
+    @property
+    def summary(self) -> Path:
+        return self.outdir / f"{self.prefix}.prepare.json"
+
+    @staticmethod
+    def shard_id(index: int) -> str:
+        return f"shard_{index:05d}"
+
+    def shard_name(self, index: int, suffix: str) -> str:
+        return f"{self.prefix}.{self.shard_id(index)}.{suffix}"
+
+
+@dataclass
+class PrepareSummary:
+    """Counts written to NAME.prepare.json (no timestamps or absolute paths: outputs stay reproducible)."""
+
+    input: str
+    prefix: str
+    chunk_size: int
+    shard_size: int
+    records: int = 0
+    empty_records_skipped: int = 0
+    bases: int = 0
+    chunks: int = 0
+    chunks_with_frames: int = 0
+    frames: int = 0
+    residues: int = 0
+    shards: int = 0
+    warnings: list[str] = field(default_factory=list)
+    warnings_not_listed: int = 0
+    virnucpro_version: str = __version__
+
+    def warn(self, message: str) -> None:
+        log.warning(message)
+        if len(self.warnings) < MAX_LISTED_WARNINGS:
+            self.warnings.append(message)
+        else:
+            self.warnings_not_listed += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One chunk of an input sequence, upper-cased."""
+
+    id: str
+    contig_id: str
+    start: int
+    end: int
+    sequence: bytes
+
+
+def validated_records(path: Path, summary: PrepareSummary) -> Iterator[FastaRecord]:
+    """Records with valid letters and unique IDs; empty records are skipped and reported."""
+    first_seen: dict[str, int] = {}
+    for record in read_fasta(path):
+        summary.records += 1
+        if record.id in first_seen:
+            raise record_error(
+                path, record.number, record.id, f"duplicate ID (first used by record {first_seen[record.id]})"
+            )
+        first_seen[record.id] = record.number
+        if not record.sequence:
+            summary.empty_records_skipped += 1
+            summary.warn(f"{path.name}: record {record.number} (ID {record.id!r}): empty sequence, skipped")
+            continue
+        check_nucleotides(record, path)
+        summary.bases += len(record.sequence)
+        yield record
+
+
+def iter_chunks(records: Iterable[FastaRecord], chunk_size: int) -> Iterator[Chunk]:
+    """Cut each record into the original tool's chunks (IDs '<id>_chunk_<k>', k from 1)."""
+    for record in records:
+        sequence = record.sequence.upper()
+        starts, ends = chunk_bounds(len(sequence), chunk_size)
+        for k, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True), start=1):
+            yield Chunk(f"{record.id}_chunk_{k}", record.id, start, end, sequence[start:end])
+
+
+def batched(items: Iterable[Chunk], size: int) -> Iterator[list[Chunk]]:
+    """Consecutive lists of at most `size` items."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+class ShardWriter:
+    """Writes kept frames into paired .fna/.faa shards of at most `shard_size` sequences."""
+
+    def __init__(self, staging: Path, outputs: PrepareOutputs, shard_size: int) -> None:
+        self.staging, self.outputs, self.shard_size = staging, outputs, shard_size
+        self.rows: list[str] = []
+        self.fna: TextIO | None = None
+        self.faa: TextIO | None = None
+        self.count = self.residues = 0
+
+    def add(self, frame_id: str, nucleotide: str, protein: str) -> None:
+        if self.fna is None or self.count == self.shard_size:
+            self._next_shard()
+        assert self.fna is not None and self.faa is not None
+        self.fna.write(format_record(frame_id, nucleotide))
+        self.faa.write(format_record(frame_id, protein))
+        self.count += 1
+        self.residues += len(protein)
+
+    def _next_shard(self) -> None:
+        self._finish_shard()
+        index = len(self.rows) + 1
+        self.fna = open(self.staging / self.outputs.shard_name(index, "fna"), "w", buffering=1 << 20)  # noqa: SIM115
+        self.faa = open(self.staging / self.outputs.shard_name(index, "faa"), "w", buffering=1 << 20)  # noqa: SIM115
+        self.count = self.residues = 0
+
+    def _finish_shard(self) -> None:
+        if self.fna is None or self.faa is None:
+            return
+        self.fna.close()
+        self.faa.close()
+        index = len(self.rows) + 1
+        fna, faa = (self.outputs.shard_name(index, s) for s in ("fna", "faa"))
+        self.rows.append(f"{self.outputs.shard_id(index)}\t{self.count}\t{self.residues}\t{fna}\t{faa}\n")
+        self.fna = self.faa = None
+
+    def close(self) -> list[str]:
+        """Close the last shard; return the manifest rows."""
+        self._finish_shard()
+        return self.rows
+
+
+def write_identified(
+    chunks: Iterable[Chunk], chunks_out: TextIO, shards: ShardWriter, summary: PrepareSummary, progress: Progress
+) -> None:
+    """Translate chunks in batches; write every chunk's row and every kept frame."""
+    for batch in batched(chunks, TRANSLATE_BATCH):
+        for chunk, frames in zip(batch, kept_frames([c.sequence for c in batch]), strict=True):
+            names = ",".join(f.name for f in frames)
+            chunks_out.write(
+                f"{chunk.id}\t{chunk.contig_id}\t{chunk.start}\t{chunk.end}\t{chunk.end - chunk.start}\t{names}\n"
+            )
+            for frame in frames:
+                shards.add(chunk.id + frame.name, frame.nucleotide, frame.protein)
+                summary.residues += len(frame.protein)
+            summary.frames += len(frames)
+            summary.chunks_with_frames += bool(frames)
+        summary.chunks += len(batch)
+        progress.update(0, chunks=len(batch))
+
+
+def make_staging_dir(outdir: Path, prefix: str) -> Path:
+    """A private directory inside `outdir` (same filesystem, so the final renames are atomic)."""
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{prefix}.prepare-", dir=outdir))
+    except OSError as exc:
+        raise InputError(f"{outdir}: output directory cannot be written ({exc.strerror or exc})") from None
+
+
+def publish(staging: Path, outputs: PrepareOutputs, n_shards: int) -> None:
+    """Move staged files into place (manifest last) and remove shards a previous run left beyond `n_shards`."""
+    staged = sorted(p.name for p in staging.iterdir())
+    for name in staged:
+        if name != outputs.manifest.name:
+            os.replace(staging / name, outputs.outdir / name)
+    os.replace(staging / outputs.manifest.name, outputs.manifest)
+    for stale in outputs.outdir.glob(f"{outputs.prefix}.shard_*.f[na]a"):
+        if stale.name not in staged:
+            stale.unlink()
+
+
+def prepare(
+    input_path: str | Path,
+    outdir: str | Path,
+    prefix: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    verbose: bool = False,
+) -> PrepareSummary:
+    """Run the prepare step; return its summary. Raises `InputError` on bad input with nothing published."""
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size must be a positive integer, got {chunk_size}")
+    if shard_size < 1:
+        raise InputError(f"--shard-size must be a positive integer, got {shard_size}")
+    input_path = Path(input_path)
+    prefix = prefix or default_prefix(input_path)
+    if not prefix or "/" in prefix or prefix.startswith("."):
+        raise InputError(f"--prefix {prefix!r}: must be a plain file name that does not start with '.'")
+    if chunk_size not in (300, 500):
+        log.warning("--chunk-size %d: the published classifiers were trained on 300 and 500 bp chunks", chunk_size)
+    outputs = PrepareOutputs(Path(outdir), prefix)
+    summary = PrepareSummary(input=input_path.name, prefix=prefix, chunk_size=chunk_size, shard_size=shard_size)
+    progress = Progress("prepare", unit="records", verbose=verbose)
+    records = validated_records(input_path, summary)
+    first = next(records, None)  # surfaces unreadable or non-FASTA input before anything is created
+    staging = make_staging_dir(outputs.outdir, prefix)
+    try:
+        shards = ShardWriter(staging, outputs, shard_size)
+        with open(staging / outputs.chunks.name, "w", buffering=1 << 20) as chunks_out:
+            chunks_out.write(CHUNKS_HEADER)
+            counted = _counting(_prepend(first, records), progress)
+            write_identified(iter_chunks(counted, chunk_size), chunks_out, shards, summary, progress)
+        rows = shards.close()
+        summary.shards = len(rows)
+        (staging / outputs.manifest.name).write_text(MANIFEST_HEADER + "".join(rows))
+        (staging / outputs.summary.name).write_text(json.dumps(asdict(summary), indent=2) + "\n")
+        publish(staging, outputs, len(rows))
+    finally:
+        progress.close()
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(staging)
+    if summary.frames == 0:
+        summary_note = "no chunk has a stop-free frame: the outputs are valid but hold no sequences"
+        log.warning("%s: %s", input_path.name, summary_note)
+    log.info(
+        "prepare: %s records (%s empty, skipped), %s chunks, %s kept frames in %s shard(s) -> %s",
+        f"{summary.records:,}", summary.empty_records_skipped, f"{summary.chunks:,}", f"{summary.frames:,}",
+        summary.shards, outputs.manifest,
+    )  # fmt: skip
+    return summary
+
+
+def _prepend(first: FastaRecord | None, rest: Iterator[FastaRecord]) -> Iterator[FastaRecord]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _counting(records: Iterable[FastaRecord], progress: Progress) -> Iterator[FastaRecord]:
+    for record in records:
+        progress.update(1)
+        yield record
