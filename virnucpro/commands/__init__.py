@@ -14,3 +14,21 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def add_embedding_options(parser: argparse.ArgumentParser, default_batch_tokens: int) -> None:
+    """--device, --precision and --batch-tokens, shared by both embedding commands."""
+    parser.add_argument("--device", default="auto", metavar="DEV", help="auto (default), cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16", "fp16"],
+        help="auto (default): bf16 on GPUs of compute capability >= 8, fp16 on older GPUs, fp32 on the CPU",
+    )
+    parser.add_argument(
+        "--batch-tokens",
+        type=positive_int,
+        default=default_batch_tokens,
+        metavar="N",
+        help=f"padded tokens per batch (default {default_batch_tokens})",
+    )

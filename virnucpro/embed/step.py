@@ -1,0 +1,90 @@
+"""One embedding step over a shard file, shared by embed-dnabert and embed-esm.
+
+read the shard -> load the model on the chosen device and precision -> embed in token-budget batches ->
+write {'ids', 'data'} float32 atomically, in input order. The model plugs in through `Encoder`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from virnucpro.embed.engine import embed_tokens, resolve_device, resolve_precision
+from virnucpro.errors import InputError, record_error
+from virnucpro.fasta import check_letters, read_fasta
+from virnucpro.features import save_features
+from virnucpro.progress import Progress
+
+log = logging.getLogger("virnucpro")
+
+
+class Encoder(Protocol):
+    """A loaded model: tokenizes sequences and encodes batches of token ids into pooled rows."""
+
+    dim: int  # width of one embedding row
+
+    def tokenize(self, sequences: Sequence[str]) -> list[list[int]]:
+        """Token ids per sequence, special tokens included."""
+        ...
+
+    def encode(self, batch: list[Sequence[int]]) -> torch.Tensor:
+        """[B, dim] pooled embeddings of one batch."""
+        ...
+
+
+def read_shard(path: str | Path, letters: bytes, kind: str) -> tuple[list[str], list[str]]:
+    """IDs and upper-case sequences of a shard FASTA; every record non-empty, letters valid, IDs unique."""
+    path = Path(path)
+    ids: list[str] = []
+    sequences: list[str] = []
+    seen: set[str] = set()
+    for record in read_fasta(path):
+        if not record.sequence:
+            raise record_error(path, record.number, record.id, "empty sequence")
+        check_letters(record, path, letters, kind)
+        if record.id in seen:
+            raise record_error(path, record.number, record.id, "duplicate ID")
+        seen.add(record.id)
+        ids.append(record.id)
+        sequences.append(record.sequence.decode("ascii").upper())
+    return ids, sequences
+
+
+def embed_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    letters: bytes,
+    kind: str,
+    load: Callable[[torch.device, torch.dtype], Encoder],
+    device: str = "auto",
+    precision: str = "auto",
+    batch_tokens: int = 16384,
+    verbose: bool = False,
+    label: str = "embed",
+) -> None:
+    """Embed every sequence of a shard file with the model `load` returns; write the features file."""
+    started = time.monotonic()
+    ids, sequences = read_shard(input_path, letters, kind)
+    target = resolve_device(device)
+    dtype = resolve_precision(precision, target)
+    encoder = load(target, dtype)
+    loaded = time.monotonic()
+    log.debug(
+        "%s: model ready on %s (%s) in %.1f s", label, target, str(dtype).removeprefix("torch."), loaded - started
+    )
+    tokens = encoder.tokenize(sequences)
+    progress = Progress(label, unit="sequences", total=len(tokens), verbose=verbose)
+    try:
+        data = embed_tokens(tokens, encoder.encode, encoder.dim, batch_tokens, target, progress)
+    finally:
+        progress.close()
+    if not torch.isfinite(data).all():
+        raise InputError(f"{input_path}: the model produced non-finite embeddings (NaN or inf); try --precision fp32")
+    save_features(output_path, ids, data)
+    seconds = time.monotonic() - started
+    log.info("%s: %s in %.1f s -> %s", label, progress.rate_text(), seconds, output_path)
