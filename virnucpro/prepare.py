@@ -19,14 +19,13 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from virnucpro import __version__
 from virnucpro.chunking import chunk_bounds
 from virnucpro.errors import InputError, record_error
-from virnucpro.fasta import FastaRecord, check_nucleotides, format_record, read_fasta
+from virnucpro.fasta import FastaRecord, check_nucleotides, read_fasta
 from virnucpro.progress import Progress
 from virnucpro.translate import kept_frames
 
@@ -109,15 +108,22 @@ class PrepareSummary:
             self.warnings_not_listed += 1
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """One chunk of an input sequence, upper-cased."""
+@dataclass
+class ChunkBatch:
+    """Consecutive chunks (upper-cased), column by column."""
 
-    id: str
-    contig_id: str
-    start: int
-    end: int
-    sequence: bytes
+    ids: list[str] = field(default_factory=list)
+    contigs: list[str] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    sequences: list[bytes] = field(default_factory=list)
+
+    def extend(self, contig: str, sequence: bytes, starts: list[int], ends: list[int], first_number: int) -> None:
+        self.ids += [f"{contig}_chunk_{k}" for k in range(first_number, first_number + len(starts))]
+        self.contigs += [contig] * len(starts)
+        self.starts += starts
+        self.ends += ends
+        self.sequences += [sequence[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
 def validated_records(path: Path, summary: PrepareSummary) -> Iterator[FastaRecord]:
@@ -139,19 +145,20 @@ def validated_records(path: Path, summary: PrepareSummary) -> Iterator[FastaReco
         yield record
 
 
-def iter_chunks(records: Iterable[FastaRecord], chunk_size: int) -> Iterator[Chunk]:
-    """Cut each record into the original tool's chunks (IDs '<id>_chunk_<k>', k from 1)."""
+def chunk_batches(records: Iterable[FastaRecord], chunk_size: int, batch_size: int) -> Iterator[ChunkBatch]:
+    """The original tool's chunks of every record (IDs '<id>_chunk_<k>', k from 1), about `batch_size` at a time."""
+    batch = ChunkBatch()
     for record in records:
         sequence = record.sequence.upper()
-        starts, ends = chunk_bounds(len(sequence), chunk_size)
-        for k, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True), start=1):
-            yield Chunk(f"{record.id}_chunk_{k}", record.id, start, end, sequence[start:end])
-
-
-def batched(items: Iterable[Chunk], size: int) -> Iterator[list[Chunk]]:
-    """Consecutive lists of at most `size` items."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
+        starts, ends = (a.tolist() for a in chunk_bounds(len(sequence), chunk_size))
+        for first in range(0, len(starts), batch_size):  # a long record is split over several batches
+            batch.extend(
+                record.id, sequence, starts[first : first + batch_size], ends[first : first + batch_size], first + 1
+            )
+            if len(batch.ids) >= batch_size:
+                yield batch
+                batch = ChunkBatch()
+    if batch.ids:
         yield batch
 
 
@@ -161,24 +168,31 @@ class ShardWriter:
     def __init__(self, staging: Path, outputs: PrepareOutputs, shard_size: int) -> None:
         self.staging, self.outputs, self.shard_size = staging, outputs, shard_size
         self.rows: list[str] = []
-        self.fna: TextIO | None = None
-        self.faa: TextIO | None = None
+        self.fna: BinaryIO | None = None
+        self.faa: BinaryIO | None = None
         self.count = self.residues = 0
 
-    def add(self, frame_id: str, nucleotide: str, protein: str) -> None:
-        if self.fna is None or self.count == self.shard_size:
-            self._next_shard()
-        assert self.fna is not None and self.faa is not None
-        self.fna.write(format_record(frame_id, nucleotide))
-        self.faa.write(format_record(frame_id, protein))
-        self.count += 1
-        self.residues += len(protein)
+    def add(self, headers: list[bytes], nucleotides: list[bytes], proteins: list[bytes]) -> None:
+        """Append records ('>ID' header lines, sequences), starting new shards as they fill up."""
+        done = 0
+        while done < len(headers):
+            if self.fna is None or self.count == self.shard_size:
+                self._next_shard()
+            assert self.fna is not None and self.faa is not None
+            end = min(len(headers), done + self.shard_size - self.count)
+            part = slice(done, end)
+            for handle, sequences in ((self.fna, nucleotides), (self.faa, proteins)):
+                lines = [line for pair in zip(headers[part], sequences[part], strict=True) for line in pair]
+                handle.write(b"\n".join(lines) + b"\n")
+            self.count += end - done
+            self.residues += sum(map(len, proteins[part]))
+            done = end
 
     def _next_shard(self) -> None:
         self._finish_shard()
         index = len(self.rows) + 1
-        self.fna = open(self.staging / self.outputs.shard_name(index, "fna"), "w", buffering=1 << 20)  # noqa: SIM115
-        self.faa = open(self.staging / self.outputs.shard_name(index, "faa"), "w", buffering=1 << 20)  # noqa: SIM115
+        self.fna = open(self.staging / self.outputs.shard_name(index, "fna"), "wb")  # noqa: SIM115
+        self.faa = open(self.staging / self.outputs.shard_name(index, "faa"), "wb")  # noqa: SIM115
         self.count = self.residues = 0
 
     def _finish_shard(self) -> None:
@@ -198,26 +212,33 @@ class ShardWriter:
 
 
 def write_identified(
-    chunks: Iterable[Chunk], chunks_out: TextIO, shards: ShardWriter, summary: PrepareSummary, progress: Progress
+    batches: Iterable[ChunkBatch], chunks_out: TextIO, shards: ShardWriter, summary: PrepareSummary, progress: Progress
 ) -> None:
-    """Translate chunks in batches; write every chunk's row and every kept frame."""
-    for batch in batched(chunks, TRANSLATE_BATCH):
-        for chunk, frames in zip(batch, kept_frames([c.sequence for c in batch]), strict=True):
-            names = ",".join(f.name for f in frames)
-            chunks_out.write(
-                f"{chunk.id}\t{chunk.contig_id}\t{chunk.start}\t{chunk.end}\t{chunk.end - chunk.start}\t{names}\n"
-            )
-            for frame in frames:
-                shards.add(chunk.id + frame.name, frame.nucleotide, frame.protein)
-                summary.residues += len(frame.protein)
-            summary.frames += len(frames)
-            summary.chunks_with_frames += bool(frames)
-        summary.chunks += len(batch)
-        progress.update(0, chunks=len(batch))
+    """Translate each batch; write every chunk's row and every kept frame."""
+    for batch in batches:
+        kept = kept_frames(batch.sequences)
+        names = [",".join(f.name for f in frames) if frames else "" for frames in kept]
+        chunks_out.write("".join([
+            f"{i}\t{c}\t{a}\t{b}\t{b - a}\t{n}\n"
+            for i, c, a, b, n in zip(batch.ids, batch.contigs, batch.starts, batch.ends, names, strict=True)
+        ]))  # fmt: skip
+        headers = [
+            f">{chunk_id}{f.name}".encode() for chunk_id, frames in zip(batch.ids, kept, strict=True) for f in frames
+        ]
+        nucleotides = [f.nucleotide for frames in kept for f in frames]
+        proteins = [f.protein for frames in kept for f in frames]
+        shards.add(headers, nucleotides, proteins)
+        summary.chunks += len(batch.ids)
+        summary.chunks_with_frames += sum(1 for frames in kept if frames)
+        summary.frames += len(headers)
+        summary.residues += sum(map(len, proteins))
+        progress.update(0, chunks=len(batch.ids))
 
 
 def make_staging_dir(outdir: Path, prefix: str) -> Path:
     """A private directory inside `outdir` (same filesystem, so the final renames are atomic)."""
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(f"{outdir}: output path exists and is not a directory")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".{prefix}.prepare-", dir=outdir))
@@ -267,12 +288,14 @@ def prepare(
         with open(staging / outputs.chunks.name, "w", buffering=1 << 20) as chunks_out:
             chunks_out.write(CHUNKS_HEADER)
             counted = _counting(_prepend(first, records), progress)
-            write_identified(iter_chunks(counted, chunk_size), chunks_out, shards, summary, progress)
+            write_identified(chunk_batches(counted, chunk_size, TRANSLATE_BATCH), chunks_out, shards, summary, progress)
         rows = shards.close()
         summary.shards = len(rows)
         (staging / outputs.manifest.name).write_text(MANIFEST_HEADER + "".join(rows))
         (staging / outputs.summary.name).write_text(json.dumps(asdict(summary), indent=2) + "\n")
         publish(staging, outputs, len(rows))
+    except OSError as exc:
+        raise InputError(f"{outputs.outdir}: cannot write outputs ({exc.strerror or exc})") from None
     finally:
         progress.close()
         with contextlib.suppress(FileNotFoundError):

@@ -8,13 +8,13 @@ the codons, where that base exists).
 
 Chunks are translated many at a time: a batch becomes a [B, W] array of base codes (0-3 for A C G T, 4 for
 anything else, 4 also pads short rows), so a codon that runs past a chunk's end is skipped just like a
-codon with an N in it.
+codon with an N in it. Lookups go through `bytes.translate`, which is much faster than numpy fancy indexing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,25 +28,29 @@ _AMINO_ACIDS = "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG
 CODON_TABLE = {a + b + c: _AMINO_ACIDS[16 * i + 4 * j + k] for i, a in enumerate(_BASES)
                for j, b in enumerate(_BASES) for k, c in enumerate(_BASES)}  # fmt: skip
 
-_BASE_CODE = np.full(256, INVALID, dtype=np.uint8)
-for _code, _base in enumerate(b"ACGT"):
-    _BASE_CODE[_base] = _code
-# codon code = 25*a + 5*b + c over base codes 0-4; entry 0 means "skipped codon"
-_CODON_AMINO_ACID = np.zeros(125, dtype=np.uint8)
-for _codon, _aa in CODON_TABLE.items():
-    _a, _b, _c = ("ACGT".index(x) for x in _codon)
-    _CODON_AMINO_ACID[25 * _a + 5 * _b + _c] = ord(_aa)
-_COMPLEMENT_CODE = np.array([3, 2, 1, 0, INVALID], dtype=np.uint8)  # A<->T, C<->G, others stay
+# byte -> base code, as bytes.translate tables (the padding byte 0 becomes INVALID)
+_BASE_CODE = bytes(b"ACGT".index(b) if b in b"ACGT" else INVALID for b in range(256))
+_COMPLEMENT_BASE_CODE = bytes(b"TGCA".index(b) if b in b"ACGT" else INVALID for b in range(256))
 COMPLEMENT = bytes.maketrans(b"ACGT", b"TGCA")
 
 
-@dataclass(frozen=True, slots=True)
-class KeptFrame:
-    """A stop-free frame of a chunk: its suffix (F1..R3), nucleotide slice and protein."""
+def _amino_acid_byte(codon_code: int) -> int:
+    """The amino acid of codon code 25a + 5b + c (base codes 0-4) as a byte; 0 for a skipped codon."""
+    bases = (codon_code // 25, codon_code // 5 % 5, codon_code % 5)
+    if max(bases) >= INVALID:
+        return 0
+    return ord(CODON_TABLE["".join("ACGT"[b] for b in bases)])
+
+
+_CODON_AMINO_ACID = bytes(_amino_acid_byte(code) if code < 125 else 0 for code in range(256))  # a translate table
+
+
+class KeptFrame(NamedTuple):
+    """A stop-free frame of a chunk: its suffix (F1..R3), nucleotide slice and protein (ASCII bytes)."""
 
     name: str
-    nucleotide: str
-    protein: str
+    nucleotide: bytes
+    protein: bytes
 
 
 def reverse_complement(sequence: bytes) -> bytes:
@@ -54,24 +58,26 @@ def reverse_complement(sequence: bytes) -> bytes:
     return sequence.translate(COMPLEMENT)[::-1]
 
 
-def _codes(chunks: Sequence[bytes], width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Forward and reverse-complement base codes, [B, width] each, rows left-aligned and padded with INVALID."""
-    lengths = np.fromiter((len(c) for c in chunks), dtype=np.int64, count=len(chunks))
-    padded = b"".join(c.ljust(width, b"\0") for c in chunks)
-    forward = _BASE_CODE[np.frombuffer(padded, dtype=np.uint8).reshape(len(chunks), width)]
-    # reverse complement of row b: position j reads forward[b, len_b - 1 - j] (padding where that is < 0)
-    source = lengths[:, None] - 1 - np.arange(width)[None, :]
-    reverse = _COMPLEMENT_CODE[np.take_along_axis(forward, np.maximum(source, 0), axis=1)]
-    reverse[source < 0] = INVALID
-    return forward, reverse
+def _strand_codes(chunks: Sequence[bytes], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Base codes of both strands, [B, width] each, every row left-aligned and padded with INVALID.
+
+    The reverse strand is the right-aligned rows complemented and read backwards as one buffer, which puts
+    its padding on the right and reverses the row order (undone by a view).
+    """
+    rows = len(chunks)
+    forward = b"".join(c.ljust(width, b"\0") for c in chunks).translate(_BASE_CODE)
+    backward = b"".join(c.rjust(width, b"\0") for c in chunks).translate(_COMPLEMENT_BASE_CODE)[::-1]
+    forward_codes = np.frombuffer(forward, dtype=np.uint8).reshape(rows, width)
+    reverse_codes = np.frombuffer(backward, dtype=np.uint8).reshape(rows, width)[::-1]
+    return forward_codes, reverse_codes
 
 
-def _frame_amino_acids(codes: np.ndarray, offset: int) -> np.ndarray:
-    """[B, C] amino-acid bytes of the codons read from `offset` (0 where a codon is skipped)."""
-    count = (codes.shape[1] - offset) // 3
-    codons = codes[:, offset : offset + 3 * count].reshape(len(codes), count, 3)
-    index = 25 * codons[:, :, 0] + 5 * codons[:, :, 1] + codons[:, :, 2]
-    return _CODON_AMINO_ACID[index]
+def _codon_amino_acids(codes: np.ndarray) -> bytes:
+    """Amino-acid byte of the codon starting at every position: rows of width - 2 bytes, 0 = skipped codon."""
+    index = codes[:, :-2] * np.uint8(25)  # codon code 25a + 5b + c fits in uint8 (at most 124)
+    index += codes[:, 1:-1] * np.uint8(5)
+    index += codes[:, 2:]
+    return index.tobytes().translate(_CODON_AMINO_ACID)
 
 
 def kept_frames(chunks: Sequence[bytes]) -> list[list[KeptFrame]]:
@@ -80,17 +86,19 @@ def kept_frames(chunks: Sequence[bytes]) -> list[list[KeptFrame]]:
     if not chunks:
         return result
     width = max(3, max(len(c) for c in chunks))
-    forward, reverse = _codes(chunks, width)
-    for frame_index, name in enumerate(FRAME_NAMES):
-        strand, offset = (forward, frame_index) if frame_index < 3 else (reverse, frame_index - 3)
-        amino = _frame_amino_acids(strand, offset)
-        valid = amino != 0
-        lengths = valid.sum(axis=1)
-        keep = (lengths > 0) & ~(amino == STOP).any(axis=1)
-        for row in np.flatnonzero(keep):
-            protein = amino[row][valid[row]].tobytes().decode("ascii")
-            chunk = chunks[row]
-            frame_seq = chunk if frame_index < 3 else reverse_complement(chunk)
-            nucleotide = frame_seq[offset : offset + 3 * len(protein) + 1].decode("ascii")
-            result[row].append(KeptFrame(name, nucleotide, protein))
+    row_width = width - 2  # one codon start per position
+    for strand_index, codes in enumerate(_strand_codes(chunks, width)):
+        amino_bytes = _codon_amino_acids(codes)
+        amino = np.frombuffer(amino_bytes, dtype=np.uint8).reshape(len(chunks), row_width)
+        valid, stop = amino != 0, amino == STOP
+        for offset in range(3):
+            name = FRAME_NAMES[3 * strand_index + offset]
+            keep = valid[:, offset::3].any(axis=1) & ~stop[:, offset::3].any(axis=1)  # codons from this offset
+            for row in np.flatnonzero(keep).tolist():
+                start = row * row_width + offset
+                # this frame's codons, the skipped ones (and any running into the padding) removed
+                protein = amino_bytes[start : (row + 1) * row_width : 3].replace(b"\0", b"")
+                frame_seq = chunks[row] if strand_index == 0 else reverse_complement(chunks[row])
+                nucleotide = frame_seq[offset : offset + 3 * len(protein) + 1]
+                result[row].append(KeptFrame(name, nucleotide, protein))
     return result
