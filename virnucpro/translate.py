@@ -42,7 +42,9 @@ def _amino_acid_byte(codon_code: int) -> int:
     return ord(CODON_TABLE["".join("ACGT"[b] for b in bases)])
 
 
-_CODON_AMINO_ACID = bytes(_amino_acid_byte(code) if code < 125 else 0 for code in range(256))  # a translate table
+# translate tables over codon codes
+_CODON_AMINO_ACID = bytes(_amino_acid_byte(code) if code < 125 else 0 for code in range(256))
+_CODON_IS_STOP = bytes(int(code < 125 and _amino_acid_byte(code) == STOP) for code in range(256))
 
 
 class KeptFrame(NamedTuple):
@@ -72,12 +74,12 @@ def _strand_codes(chunks: Sequence[bytes], width: int) -> tuple[np.ndarray, np.n
     return forward_codes, reverse_codes
 
 
-def _codon_amino_acids(codes: np.ndarray) -> bytes:
-    """Amino-acid byte of the codon starting at every position: rows of width - 2 bytes, 0 = skipped codon."""
-    index = codes[:, :-2] * np.uint8(25)  # codon code 25a + 5b + c fits in uint8 (at most 124)
+def _codon_codes(codes: np.ndarray) -> bytes:
+    """Codon code 25a + 5b + c of the codon starting at every position, rows of width - 2 bytes."""
+    index = codes[:, :-2] * np.uint8(25)  # fits in uint8: at most 124
     index += codes[:, 1:-1] * np.uint8(5)
     index += codes[:, 2:]
-    return index.tobytes().translate(_CODON_AMINO_ACID)
+    return index.tobytes()
 
 
 def kept_frames(chunks: Sequence[bytes]) -> list[list[KeptFrame]]:
@@ -88,17 +90,17 @@ def kept_frames(chunks: Sequence[bytes]) -> list[list[KeptFrame]]:
     width = max(3, max(len(c) for c in chunks))
     row_width = width - 2  # one codon start per position
     for strand_index, codes in enumerate(_strand_codes(chunks, width)):
-        amino_bytes = _codon_amino_acids(codes)
-        amino = np.frombuffer(amino_bytes, dtype=np.uint8).reshape(len(chunks), row_width)
-        valid, stop = amino != 0, amino == STOP
+        codon_codes = _codon_codes(codes)
+        stops = np.frombuffer(codon_codes.translate(_CODON_IS_STOP), dtype=np.bool_).reshape(len(chunks), row_width)
         for offset in range(3):
             name = FRAME_NAMES[3 * strand_index + offset]
-            keep = valid[:, offset::3].any(axis=1) & ~stop[:, offset::3].any(axis=1)  # codons from this offset
-            for row in np.flatnonzero(keep).tolist():
-                start = row * row_width + offset
-                # this frame's codons, the skipped ones (and any running into the padding) removed
-                protein = amino_bytes[start : (row + 1) * row_width : 3].replace(b"\0", b"")
-                frame_seq = chunks[row] if strand_index == 0 else reverse_complement(chunks[row])
-                nucleotide = frame_seq[offset : offset + 3 * len(protein) + 1]
-                result[row].append(KeptFrame(name, nucleotide, protein))
+            for row in np.flatnonzero(~stops[:, offset::3].any(axis=1)).tolist():  # no stop read from this offset
+                start = row * row_width
+                # this frame's codons, skipped ones (and any running into the padding) removed
+                codons = codon_codes[start + offset : start + row_width : 3]
+                protein = codons.translate(_CODON_AMINO_ACID).replace(b"\0", b"")
+                if protein:
+                    frame_seq = chunks[row] if strand_index == 0 else reverse_complement(chunks[row])
+                    nucleotide = frame_seq[offset : offset + 3 * len(protein) + 1]
+                    result[row].append(KeptFrame(name, nucleotide, protein))
     return result
