@@ -33,7 +33,7 @@ log = logging.getLogger("virnucpro")
 
 DEFAULT_CHUNK_SIZE = 500
 # 200,000 kept frames per shard: about 5 minutes of ESM-2 3B on one H100 at the measured ~650 proteins/s
-# (500 bp chunks), so the ~10-30 s model load and compile stay under 10% of a GPU task (docs/usage.md).
+# (500 bp chunks), so the ~10-30 s model load and compile stay under 10% of a GPU task (README, "prepare").
 DEFAULT_SHARD_SIZE = 200_000
 TRANSLATE_BATCH = 4096  # chunks translated together
 MAX_LISTED_WARNINGS = 100
@@ -246,8 +246,8 @@ def make_staging_dir(outdir: Path, prefix: str) -> Path:
         raise InputError(f"{outdir}: output directory cannot be written ({exc.strerror or exc})") from None
 
 
-def publish(staging: Path, outputs: PrepareOutputs, n_shards: int) -> None:
-    """Move staged files into place (manifest last) and remove shards a previous run left beyond `n_shards`."""
+def publish(staging: Path, outputs: PrepareOutputs) -> None:
+    """Move staged files into place (manifest last) and remove shards a previous run left that this one lacks."""
     staged = sorted(p.name for p in staging.iterdir())
     for name in staged:
         if name != outputs.manifest.name:
@@ -293,7 +293,7 @@ def prepare(
         summary.shards = len(rows)
         (staging / outputs.manifest.name).write_text(MANIFEST_HEADER + "".join(rows))
         (staging / outputs.summary.name).write_text(json.dumps(asdict(summary), indent=2) + "\n")
-        publish(staging, outputs, len(rows))
+        publish(staging, outputs)
     except OSError as exc:
         raise InputError(f"{outputs.outdir}: cannot write outputs ({exc.strerror or exc})") from None
     finally:
@@ -301,8 +301,7 @@ def prepare(
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(staging)
     if summary.frames == 0:
-        summary_note = "no chunk has a stop-free frame: the outputs are valid but hold no sequences"
-        log.warning("%s: %s", input_path.name, summary_note)
+        log.warning("%s: no chunk has a stop-free frame: the outputs are valid but hold no sequences", input_path.name)
     log.info(
         "prepare: %s records (%s empty, skipped), %s chunks, %s kept frames in %s shard(s) -> %s",
         f"{summary.records:,}", summary.empty_records_skipped, f"{summary.chunks:,}", f"{summary.frames:,}",
