@@ -19,6 +19,7 @@ from virnucpro.errors import EXIT_ERROR, EXIT_USAGE, VirnucproError
 # subcommand name -> module under virnucpro.commands, in the order `--help` lists them
 COMMANDS: dict[str, str] = {
     "prepare": "prepare",
+    "embed-esm": "embed_esm",
     "fetch-models": "fetch_models",
 }
 

@@ -1,0 +1,104 @@
+"""Load a fair-esm ESM-2 checkpoint safely, straight onto the target device in the target dtype.
+
+A fair-esm checkpoint is `torch.save({'model': state_dict, 'cfg': {'model': Namespace(...)}, ...})`. It is
+read with `weights_only=True` (only `argparse.Namespace` is allowed beyond tensors and containers) and
+memory-mapped; the model is built on the 'meta' device and each tensor is moved once, already converted,
+to the target device: no fp32 copy of a 3B model ever exists on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from virnucpro.errors import InputError
+from virnucpro.models.esm2 import ESM2, ESM2Config
+
+log = logging.getLogger("virnucpro")
+
+PREFIX = re.compile(r"^(encoder\.sentence_encoder\.|encoder\.)")  # fair-esm strips these
+# parts of the checkpoint an encoder does not use: language-model head, contact head, per-layer rotary buffers
+IGNORED = re.compile(r"^(lm_head\.|contact_head\.)|\.rot_emb\.inv_freq$")
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """torch.load with weights_only=True (argparse.Namespace allowed for cfg), memory-mapped where possible."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            try:
+                data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as exc:
+                if "mmap" not in str(exc):
+                    raise
+                data = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
+    except Exception as exc:  # corrupt archives and refused globals raise many types
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "Unsupported global" in str(exc) or "weights_only" in str(exc):
+            reason = "it holds objects other than tensors and plain configuration (refused for safety)"
+        raise InputError(f"{path}: cannot be read as a fair-esm checkpoint ({reason})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+        raise InputError(f"{path}: not a fair-esm ESM-2 checkpoint (no 'model' state dict)")
+    return data
+
+
+def esm2_config(data: dict[str, Any], path: Path) -> ESM2Config:
+    """The architecture from the checkpoint's cfg['model'] (a Namespace or a dict)."""
+    cfg = data.get("cfg")
+    model_cfg = cfg.get("model") if isinstance(cfg, dict) else None
+    fields = vars(model_cfg) if isinstance(model_cfg, argparse.Namespace) else model_cfg
+    names = ("encoder_layers", "encoder_embed_dim", "encoder_attention_heads")
+    if not isinstance(fields, dict) or not all(isinstance(fields.get(n), int) for n in names):
+        raise InputError(f"{path}: not an ESM-2 checkpoint (cfg['model'] lacks {', '.join(names)})")
+    return ESM2Config(
+        num_layers=fields["encoder_layers"],
+        embed_dim=fields["encoder_embed_dim"],
+        attention_heads=fields["encoder_attention_heads"],
+        token_dropout=bool(fields.get("token_dropout", True)),
+    )
+
+
+def encoder_state(state: dict[str, torch.Tensor], model: ESM2, path: Path) -> dict[str, torch.Tensor]:
+    """Strip fair-esm's prefixes, drop unused heads, and check names and shapes against the model."""
+    renamed = {PREFIX.sub("", name): tensor for name, tensor in state.items()}
+    kept = {name: tensor for name, tensor in renamed.items() if not IGNORED.search(name)}
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(kept))
+    unexpected = sorted(set(kept) - set(expected))
+    if missing or unexpected:
+        raise InputError(
+            f"{path}: not an ESM-2 checkpoint of the architecture its cfg describes: "
+            f"missing keys {_few(missing)}; unexpected keys {_few(unexpected)}"
+        )
+    wrong = [f"{n} {tuple(kept[n].shape)} != {tuple(t.shape)}" for n, t in expected.items() if kept[n].shape != t.shape]
+    if wrong:
+        raise InputError(f"{path}: tensor shapes do not match the architecture: {_few(wrong)}")
+    return kept
+
+
+def _few(items: list[str], limit: int = 5) -> str:
+    if not items:
+        return "none"
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def load_esm2(path: str | Path, device: torch.device, dtype: torch.dtype) -> ESM2:
+    """An eval-mode ESM2 on `device` in `dtype`, loaded from a fair-esm checkpoint file."""
+    path = Path(path)
+    data = read_checkpoint(path)
+    config = esm2_config(data, path)
+    with torch.device("meta"):
+        model = ESM2(config)
+    state = encoder_state(data["model"], model, path)
+    converted = {name: tensor.to(device=device, dtype=dtype) for name, tensor in state.items()}
+    model.load_state_dict(converted, assign=True)
+    log.debug(
+        "ESM-2 %d layers, %d dim, %d heads from %s", config.num_layers, config.embed_dim, config.attention_heads, path
+    )
+    return model.eval()
