@@ -15,7 +15,7 @@ from typing import Protocol
 import torch
 
 from virnucpro.embed.engine import embed_tokens, resolve_device, resolve_precision
-from virnucpro.errors import InputError, record_error
+from virnucpro.errors import VirnucproError, record_error
 from virnucpro.fasta import check_letters, read_fasta
 from virnucpro.features import save_features
 from virnucpro.progress import Progress
@@ -55,6 +55,43 @@ def read_shard(path: str | Path, letters: bytes, kind: str) -> tuple[list[str], 
     return ids, sequences
 
 
+def load_encoder(
+    load: Callable[[torch.device, torch.dtype], Encoder], device: str, precision: str, label: str
+) -> tuple[Encoder, torch.device]:
+    """Resolve device and precision, then load the model once."""
+    started = time.monotonic()
+    target = resolve_device(device)
+    dtype = resolve_precision(precision, target)
+    encoder = load(target, dtype)
+    log.debug("%s: model ready on %s (%s) in %.1f s", label, target, str(dtype).removeprefix("torch."),
+              time.monotonic() - started)  # fmt: skip
+    return encoder, target
+
+
+def embed_sequences(
+    encoder: Encoder,
+    device: torch.device,
+    ids: list[str],
+    sequences: list[str],
+    output_path: str | Path,
+    batch_tokens: int,
+    verbose: bool = False,
+    label: str = "embed",
+) -> None:
+    """Embed sequences (read by `read_shard`) with a loaded encoder; write the features file."""
+    started = time.monotonic()
+    tokens = encoder.tokenize(sequences)
+    progress = Progress(label, unit="sequences", total=len(tokens), verbose=verbose)
+    try:
+        data = embed_tokens(tokens, encoder.encode, encoder.dim, batch_tokens, device, progress)
+    finally:
+        progress.close()
+    if not torch.isfinite(data).all():
+        raise VirnucproError(f"{label}: the model produced non-finite embeddings (NaN or inf); try --precision fp32")
+    save_features(output_path, ids, data)
+    log.info("%s: %s in %.1f s -> %s", label, progress.rate_text(), time.monotonic() - started, output_path)
+
+
 def embed_file(
     input_path: str | Path,
     output_path: str | Path,
@@ -67,24 +104,10 @@ def embed_file(
     verbose: bool = False,
     label: str = "embed",
 ) -> None:
-    """Embed every sequence of a shard file with the model `load` returns; write the features file."""
-    started = time.monotonic()
+    """Embed every sequence of a shard file with the model `load` returns; write the features file.
+
+    The shard is read and checked before the model is loaded, so bad input fails fast.
+    """
     ids, sequences = read_shard(input_path, letters, kind)
-    target = resolve_device(device)
-    dtype = resolve_precision(precision, target)
-    encoder = load(target, dtype)
-    loaded = time.monotonic()
-    log.debug(
-        "%s: model ready on %s (%s) in %.1f s", label, target, str(dtype).removeprefix("torch."), loaded - started
-    )
-    tokens = encoder.tokenize(sequences)
-    progress = Progress(label, unit="sequences", total=len(tokens), verbose=verbose)
-    try:
-        data = embed_tokens(tokens, encoder.encode, encoder.dim, batch_tokens, target, progress)
-    finally:
-        progress.close()
-    if not torch.isfinite(data).all():
-        raise InputError(f"{input_path}: the model produced non-finite embeddings (NaN or inf); try --precision fp32")
-    save_features(output_path, ids, data)
-    seconds = time.monotonic() - started
-    log.info("%s: %s in %.1f s -> %s", label, progress.rate_text(), seconds, output_path)
+    encoder, target = load_encoder(load, device, precision, label)
+    embed_sequences(encoder, target, ids, sequences, output_path, batch_tokens, verbose, label)
