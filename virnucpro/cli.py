@@ -19,7 +19,9 @@ from virnucpro.errors import EXIT_ERROR, EXIT_USAGE, VirnucproError
 # subcommand name -> module under virnucpro.commands, in the order `--help` lists them
 COMMANDS: dict[str, str] = {
     "prepare": "prepare",
+    "embed-dnabert": "embed_dnabert",
     "embed-esm": "embed_esm",
+    "check-dnabert": "check_dnabert",
     "fetch-models": "fetch_models",
 }
 

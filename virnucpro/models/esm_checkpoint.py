@@ -18,6 +18,7 @@ import torch
 
 from virnucpro.errors import InputError
 from virnucpro.models.esm2 import ESM2, ESM2Config
+from virnucpro.models.weights import assign_state, check_state, load_torch_file
 
 log = logging.getLogger("virnucpro")
 
@@ -27,22 +28,8 @@ IGNORED = re.compile(r"^(lm_head\.|contact_head\.)|\.rot_emb\.inv_freq$")
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:
-    """torch.load with weights_only=True (argparse.Namespace allowed for cfg), memory-mapped where possible."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-    try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            try:
-                data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-            except RuntimeError as exc:
-                if "mmap" not in str(exc):
-                    raise
-                data = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
-    except Exception as exc:  # corrupt archives and refused globals raise many types
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "Unsupported global" in str(exc) or "weights_only" in str(exc):
-            reason = "it holds objects other than tensors and plain configuration (refused for safety)"
-        raise InputError(f"{path}: cannot be read as a fair-esm checkpoint ({reason})") from None
+    """The checkpoint's contents, read safely; it must hold a 'model' state dict."""
+    data = load_torch_file(path, "a fair-esm checkpoint", allowed=[argparse.Namespace])
     if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
         raise InputError(f"{path}: not a fair-esm ESM-2 checkpoint (no 'model' state dict)")
     return data
@@ -68,24 +55,8 @@ def encoder_state(state: dict[str, torch.Tensor], model: ESM2, path: Path) -> di
     """Strip fair-esm's prefixes, drop unused heads, and check names and shapes against the model."""
     renamed = {PREFIX.sub("", name): tensor for name, tensor in state.items()}
     kept = {name: tensor for name, tensor in renamed.items() if not IGNORED.search(name)}
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(kept))
-    unexpected = sorted(set(kept) - set(expected))
-    if missing or unexpected:
-        raise InputError(
-            f"{path}: not an ESM-2 checkpoint of the architecture its cfg describes: "
-            f"missing keys {_few(missing)}; unexpected keys {_few(unexpected)}"
-        )
-    wrong = [f"{n} {tuple(kept[n].shape)} != {tuple(t.shape)}" for n, t in expected.items() if kept[n].shape != t.shape]
-    if wrong:
-        raise InputError(f"{path}: tensor shapes do not match the architecture: {_few(wrong)}")
+    check_state(kept, model, path, "an ESM-2 checkpoint of the architecture its cfg describes")
     return kept
-
-
-def _few(items: list[str], limit: int = 5) -> str:
-    if not items:
-        return "none"
-    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def load_esm2(path: str | Path, device: torch.device, dtype: torch.dtype) -> ESM2:
@@ -96,8 +67,7 @@ def load_esm2(path: str | Path, device: torch.device, dtype: torch.dtype) -> ESM
     with torch.device("meta"):
         model = ESM2(config)
     state = encoder_state(data["model"], model, path)
-    converted = {name: tensor.to(device=device, dtype=dtype) for name, tensor in state.items()}
-    model.load_state_dict(converted, assign=True)
+    assign_state(model, state, device, dtype)
     log.debug(
         "ESM-2 %d layers, %d dim, %d heads from %s", config.num_layers, config.embed_dim, config.attention_heads, path
     )

@@ -1,0 +1,41 @@
+"""Developer check: our DNABERT-2/DNABERT-S port against DNABERT-2's own modelling code, same random weights.
+
+The reference code (bert_layers.py, bert_padding.py, configuration_bert.py of zhihan1996/DNABERT-2-117M) is
+not part of this repository and must never be committed: fetch it into a git-ignored directory such as
+.cache/dnabert_ref/ and pass that directory. The script writes a random-weight model directory of the chosen
+shape, copies the reference code beside it, and runs `virnucpro check-dnabert` on it (fp32, CPU).
+Usage: python bench/check_dnabert_reference.py --reference .cache/dnabert_ref [--size 117m|tiny]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from virnucpro.check_dnabert import HUB_CODE, check_dnabert
+from virnucpro.testmodels.dnabert import write_dnabert_dir
+
+# hidden, layers, heads, intermediate, alibi_starting_size; 12 heads exercise the non-power-of-two ALiBi slopes
+SIZES = {"117m": (768, 12, 12, 3072, 512), "tiny": (48, 3, 6, 96, 64)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", required=True, type=Path, help="directory with DNABERT-2's modelling code")
+    parser.add_argument("--size", choices=sorted(SIZES), default="tiny")
+    parser.add_argument("--layout", choices=["plain", "mlm"], default="mlm")
+    parser.add_argument("--sequences", type=int, default=8)
+    args = parser.parse_args()
+    hidden, layers, heads, intermediate, alibi = SIZES[args.size]
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = write_dnabert_dir(Path(tmp) / "model", hidden, layers, heads, intermediate, alibi,
+                                      layout=args.layout, weights_format="bin")  # fmt: skip
+        for name in HUB_CODE:
+            shutil.copy(args.reference / name, model_dir / name)
+        check_dnabert(model_dir, args.sequences, tolerance=1e-5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""`virnucpro check-dnabert`: compare our DNABERT-S port with the hub's own code on your weights."""
+
+from __future__ import annotations
+
+import argparse
+
+from virnucpro.commands import positive_int
+
+HELP = "run the model directory's own modelling code and our port on a few sequences; report the largest difference"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", required=True, metavar="DIR", help="DNABERT-S directory that includes bert_layers.py"
+    )
+    parser.add_argument("--sequences", type=positive_int, default=8, metavar="N", help="sequences to compare (8)")
+    parser.add_argument("--tolerance", type=float, default=1e-4, help="largest acceptable difference (1e-4)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from virnucpro.check_dnabert import check_dnabert
+
+    check_dnabert(args.model, args.sequences, args.tolerance)
+    return 0
