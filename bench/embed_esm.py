@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from virnucpro.embed.defaults import ESM_BATCH_TOKENS
 from virnucpro.embed.esm import ESM_LETTERS, ESMEncoder
 from virnucpro.embed.step import embed_sequences, read_shard
 from virnucpro.features import load_features
@@ -158,7 +159,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, choices=[300, 500], default=500)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--batch-tokens", type=int, default=16384)
+    parser.add_argument("--batch-tokens", type=int, help="default: the step's default for the device")
     parser.add_argument("--no-compile", action="store_true")
     parser.add_argument("--workdir", help="keep files here (default: a temporary directory)")
     args = parser.parse_args()
@@ -166,6 +167,7 @@ def main() -> None:
 
     device = resolve_device(args.device)
     dtype = resolve_precision(args.precision, device)
+    args.batch_tokens = args.batch_tokens or ESM_BATCH_TOKENS[0 if device.type == "cuda" else 1]
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         work = Path(tmp)
         checkpoint, shard, subset = work / f"esm2_bench_{args.size}.pt", work / "shard.faa", work / "subset.faa"

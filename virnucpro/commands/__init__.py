@@ -16,7 +16,7 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_embedding_options(parser: argparse.ArgumentParser, default_batch_tokens: int) -> None:
+def add_embedding_options(parser: argparse.ArgumentParser, gpu_batch_tokens: int, cpu_batch_tokens: int) -> None:
     """--device, --precision and --batch-tokens, shared by both embedding commands."""
     parser.add_argument("--device", default="auto", metavar="DEV", help="auto (default), cpu, cuda or cuda:N")
     parser.add_argument(
@@ -28,7 +28,7 @@ def add_embedding_options(parser: argparse.ArgumentParser, default_batch_tokens:
     parser.add_argument(
         "--batch-tokens",
         type=positive_int,
-        default=default_batch_tokens,
+        default=None,
         metavar="N",
-        help=f"padded tokens per batch (default {default_batch_tokens})",
+        help=f"padded tokens per batch (default {gpu_batch_tokens} on GPUs, {cpu_batch_tokens} on the CPU)",
     )

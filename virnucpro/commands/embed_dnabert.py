@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from virnucpro.commands import add_embedding_options
+from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS
 
 HELP = "embed every sequence of a .fna shard with DNABERT-S (mean of the last hidden state over all tokens)"
-DEFAULT_BATCH_TOKENS = 131072  # virnucpro.embed.dnabert.DEFAULT_BATCH_TOKENS (not imported: it would load torch)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--model", required=True, metavar="DIR", help="DNABERT-S directory: config.json, weights, tokenizer.json"
     )
     parser.add_argument("--output", required=True, metavar="OUT.pt", help="features file {'ids', 'data'}")
-    add_embedding_options(parser, DEFAULT_BATCH_TOKENS)
+    add_embedding_options(parser, *DNABERT_BATCH_TOKENS)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from virnucpro.commands import add_embedding_options
+from virnucpro.embed.defaults import ESM_BATCH_TOKENS
 
 HELP = "embed every protein of a .faa shard with an ESM-2 checkpoint (mean of the final layer over residues)"
-DEFAULT_BATCH_TOKENS = 16384  # virnucpro.embed.esm.DEFAULT_BATCH_TOKENS (not imported here: it would load torch)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--model", required=True, metavar="FILE", help="fair-esm ESM-2 checkpoint, e.g. esm2_t36_3B_UR50D.pt"
     )
     parser.add_argument("--output", required=True, metavar="OUT.pt", help="features file {'ids', 'data'}")
-    add_embedding_options(parser, DEFAULT_BATCH_TOKENS)
+    add_embedding_options(parser, *ESM_BATCH_TOKENS)
     parser.add_argument(
         "--compile",
         choices=["auto", "yes", "no"],

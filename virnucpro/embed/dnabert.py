@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS
 from virnucpro.embed.step import embed_file
 from virnucpro.errors import InputError
 from virnucpro.fasta import NUCLEOTIDE_LETTERS
 from virnucpro.models.dnabert2 import DNABERT2
 from virnucpro.models.dnabert_checkpoint import load_dnabert2
 
-# about 1,000 sequences of ~110 tokens (500 bp): the batch size measured best on an H100 (gpu-baseline.md)
-DEFAULT_BATCH_TOKENS = 131072
 SPECIAL_TOKENS = {"unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
                   "mask_token": "[MASK]"}  # fmt: skip
 
@@ -85,7 +84,7 @@ def embed_dnabert(
     output_path: str | Path,
     device: str = "auto",
     precision: str = "auto",
-    batch_tokens: int = DEFAULT_BATCH_TOKENS,
+    batch_tokens: int | None = None,
     verbose: bool = False,
 ) -> None:
     """Embed every sequence of a .fna shard with DNABERT-S; write {'ids', 'data'} in input order."""
@@ -96,4 +95,4 @@ def embed_dnabert(
         return DNABERTEncoder(model, load_tokenizer(model_dir), target)
 
     embed_file(input_path, output_path, NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code", load, device, precision,
-               batch_tokens, verbose, "embed-dnabert")  # fmt: skip
+               batch_tokens, DNABERT_BATCH_TOKENS, verbose, "embed-dnabert")  # fmt: skip

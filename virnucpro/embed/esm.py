@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from virnucpro.embed.defaults import ESM_BATCH_TOKENS
 from virnucpro.embed.step import embed_file
 from virnucpro.fasta import PROTEIN_LETTERS
 from virnucpro.models.esm2 import CLS_IDX, EOS_IDX, ESM2, PADDING_IDX, transformer_layer
@@ -24,7 +25,6 @@ from virnucpro.models.esm_checkpoint import load_esm2
 
 log = logging.getLogger("virnucpro")
 
-DEFAULT_BATCH_TOKENS = 16384  # padded tokens per batch: the measured optimum on an H100 (gpu-baseline.md)
 POOLED_RESIDUES = 1024  # the original's truncation_seq_length: residues averaged per protein
 ESM_LETTERS = PROTEIN_LETTERS + b"-."  # fair-esm's alphabet also has gap tokens
 
@@ -105,7 +105,7 @@ def embed_esm(
     output_path: str | Path,
     device: str = "auto",
     precision: str = "auto",
-    batch_tokens: int = DEFAULT_BATCH_TOKENS,
+    batch_tokens: int | None = None,
     compile_layers: bool | None = None,
     verbose: bool = False,
 ) -> None:
@@ -116,4 +116,4 @@ def embed_esm(
         return ESMEncoder(load_esm2(model_path, target, dtype), target, use_compile)
 
     embed_file(input_path, output_path, ESM_LETTERS, "an amino-acid code", load, device, precision, batch_tokens,
-               verbose, "embed-esm")  # fmt: skip
+               ESM_BATCH_TOKENS, verbose, "embed-esm")  # fmt: skip

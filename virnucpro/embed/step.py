@@ -100,14 +100,17 @@ def embed_file(
     load: Callable[[torch.device, torch.dtype], Encoder],
     device: str = "auto",
     precision: str = "auto",
-    batch_tokens: int = 16384,
+    batch_tokens: int | None = None,
+    default_batch_tokens: tuple[int, int] = (16384, 2048),
     verbose: bool = False,
     label: str = "embed",
 ) -> None:
     """Embed every sequence of a shard file with the model `load` returns; write the features file.
 
-    The shard is read and checked before the model is loaded, so bad input fails fast.
+    The shard is read and checked before the model is loaded, so bad input fails fast. Without
+    `batch_tokens`, the first of `default_batch_tokens` applies on GPUs and the second on the CPU.
     """
     ids, sequences = read_shard(input_path, letters, kind)
     encoder, target = load_encoder(load, device, precision, label)
-    embed_sequences(encoder, target, ids, sequences, output_path, batch_tokens, verbose, label)
+    budget = batch_tokens or default_batch_tokens[0 if target.type == "cuda" else 1]
+    embed_sequences(encoder, target, ids, sequences, output_path, budget, verbose, label)
