@@ -21,6 +21,10 @@ COMMANDS: dict[str, str] = {
     "prepare": "prepare",
     "embed-dnabert": "embed_dnabert",
     "embed-esm": "embed_esm",
+    "merge": "merge",
+    "predict": "predict",
+    "report": "report",
+    "export-classifier": "export_classifier",
     "check-dnabert": "check_dnabert",
     "fetch-models": "fetch_models",
 }

@@ -1,0 +1,1 @@
+"""Static files inlined into report.html."""
