@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,3 +37,14 @@ def cli(capsys: pytest.CaptureFixture[str]):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def run_bin(step: str, *args: object) -> subprocess.CompletedProcess[str]:
+    """Run bin/<step> as the pipeline does: a separate process, the package importable from this checkout."""
+    return subprocess.run(
+        [sys.executable, ROOT / "bin" / step, *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from tests.conftest import ROOT
+from tests.conftest import run_bin
 from virnucpro.embed import dnabert as dnabert_step
 from virnucpro.features import load_features
 from virnucpro.models.dnabert2 import alibi_slopes
@@ -182,11 +179,8 @@ def test_bad_nucleotide_shards(cli, tmp_path, content, message):
 def test_bin_script_writes_the_same_file(tmp_path, model_dir):
     source = write_fna(tmp_path / "shard.fna", dna(5, 100, 300, seed=12))
     dnabert_step.embed_dnabert(source, model_dir, tmp_path / "direct.pt", "cpu", "fp32")
-    done = subprocess.run(
-        [sys.executable, ROOT / "bin" / "embed-dnabert", "--input", source, "--model", model_dir,
-         "--output", tmp_path / "bin.pt", "--device", "cpu", "--precision", "fp32"],
-        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    done = run_bin("embed-dnabert", "--input", source, "--model", model_dir, "--output", tmp_path / "bin.pt",
+                   "--device", "cpu", "--precision", "fp32")  # fmt: skip
     assert done.returncode == 0, done.stderr
     direct, via_bin = load_features(tmp_path / "direct.pt"), load_features(tmp_path / "bin.pt")
     assert direct[0] == via_bin[0] and torch.equal(direct[1], via_bin[1])

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import subprocess
-import sys
 
 import esm
 import pytest
 import torch
 
-from tests.conftest import ROOT
+from tests.conftest import run_bin
 from virnucpro.embed import esm as esm_step
 from virnucpro.features import load_features
 from virnucpro.models import esm_checkpoint
@@ -185,11 +182,8 @@ def test_cuda_asked_for_but_absent(cli, tmp_path, checkpoint):
 def test_bin_script_writes_the_same_file(tmp_path, checkpoint):
     source = write_faa(tmp_path / "shard.faa", proteins(5, 10, 50, seed=11))
     esm_step.embed_esm(source, checkpoint, tmp_path / "direct.pt", "cpu", "fp32")
-    done = subprocess.run(
-        [sys.executable, ROOT / "bin" / "embed-esm", "--input", source, "--model", checkpoint,
-         "--output", tmp_path / "bin.pt", "--device", "cpu", "--precision", "fp32"],
-        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    done = run_bin("embed-esm", "--input", source, "--model", checkpoint, "--output", tmp_path / "bin.pt",
+                   "--device", "cpu", "--precision", "fp32")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "embed-esm: 5/5 sequences" in done.stderr
     direct, via_bin = load_features(tmp_path / "direct.pt"), load_features(tmp_path / "bin.pt")

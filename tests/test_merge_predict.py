@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_bin
 from virnucpro.features import load_features, save_features
 from virnucpro.testmodels.classifier import build_classifier, save_published_style
 
@@ -138,13 +138,11 @@ def test_bin_scripts_merge_and_predict(tmp_path, classifier):
     _, path = classifier
     features(tmp_path / "a.pt", ["x", "y"], 8, 1)
     features(tmp_path / "b.pt", ["y", "x"], 12, 2)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for argv in (
         ["merge", "--dnabert", tmp_path / "a.pt", "--esm", tmp_path / "b.pt", "--output", tmp_path / "m.pt"],
         ["predict", "--merged", tmp_path / "m.pt", "--classifier", path, "--output", tmp_path / "p.tsv"],
     ):
-        done = subprocess.run([sys.executable, ROOT / "bin" / argv[0], *argv[1:]], capture_output=True, text=True,
-                              env=env, check=False)  # fmt: skip
+        done = run_bin(*argv)
         assert done.returncode == 0, done.stderr
     assert load_features(tmp_path / "m.pt")[0] == ["x", "y"]
     assert (tmp_path / "p.tsv").read_text().count("\n") == 3

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REFERENCE, ROOT
+from tests.conftest import REFERENCE, ROOT, run_bin
 from tests.prepare_helpers import concatenated_shards, read_chunks_table, read_manifest
 from virnucpro.prepare import default_prefix
 from virnucpro.progress import Progress
@@ -103,11 +103,7 @@ def test_rerun_with_fewer_shards_removes_stale_shards(cli, tmp_path):
 
 
 def test_bin_script_behaves_like_the_cli(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, ROOT / "bin" / "prepare", "--input", CASE, "--outdir", tmp_path, "--chunk-size", "300"],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
+    done = run_bin("prepare", "--input", CASE, "--outdir", tmp_path, "--chunk-size", "300")
     assert done.returncode == 0, done.stderr
     fna, _ = concatenated_shards(tmp_path, "s02_open_frames")
     assert fna == (REFERENCE / "s02_open_frames.chunked300.identified_nucleotide.fa").read_bytes()

@@ -12,10 +12,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS
+from virnucpro.embed.engine import padded_tokens
 from virnucpro.embed.step import embed_file
 from virnucpro.errors import InputError
 from virnucpro.fasta import NUCLEOTIDE_LETTERS
@@ -61,13 +61,7 @@ class DNABERTEncoder:
 
     def encode(self, batch: list[Sequence[int]]) -> torch.Tensor:
         lengths = [len(ids) for ids in batch]
-        tokens = np.full((len(batch), max(lengths)), self.pad_id, dtype=np.int64)
-        for row, ids in enumerate(batch):
-            tokens[row, : len(ids)] = ids
-        host = torch.from_numpy(tokens)
-        if self.device.type == "cuda":
-            host = host.pin_memory()
-        input_ids = host.to(self.device, non_blocking=True)
+        input_ids = padded_tokens(batch, self.pad_id, self.device)
         counts = torch.tensor(lengths, device=self.device)
         padding = torch.arange(input_ids.shape[1], device=self.device)[None, :] >= counts[:, None]  # B, T
         # mixed precision: matrix products in bf16/fp16, embeddings, LayerNorms and the residual stream in fp32

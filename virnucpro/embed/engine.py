@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
 from virnucpro.errors import DeviceError, InputError, VirnucproError
@@ -71,6 +72,17 @@ def token_budget_batches(lengths: Sequence[int], budget: int) -> list[list[int]]
     if current:
         batches.append(current)
     return batches
+
+
+def padded_tokens(batch: list[Sequence[int]], pad_id: int, device: torch.device) -> torch.Tensor:
+    """Token lists -> [B, T] int64 on `device`, right-padded with `pad_id` (pinned, asynchronous copy to GPUs)."""
+    tokens = np.full((len(batch), max(len(ids) for ids in batch)), pad_id, dtype=np.int64)
+    for row, ids in enumerate(batch):
+        tokens[row, : len(ids)] = ids
+    host = torch.from_numpy(tokens)
+    if device.type == "cuda":
+        host = host.pin_memory()
+    return host.to(device, non_blocking=True)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

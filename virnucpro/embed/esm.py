@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from virnucpro.embed.defaults import ESM_BATCH_TOKENS
+from virnucpro.embed.engine import padded_tokens
 from virnucpro.embed.step import embed_file
 from virnucpro.fasta import PROTEIN_LETTERS
 from virnucpro.models.esm2 import CLS_IDX, EOS_IDX, ESM2, PADDING_IDX, transformer_layer
@@ -62,13 +63,7 @@ class ESMEncoder:
     def encode(self, batch: list[Sequence[int]]) -> torch.Tensor:
         lengths = [len(t) for t in batch]
         longest = max(lengths)
-        tokens = np.full((len(batch), longest), PADDING_IDX, dtype=np.int64)
-        for row, ids in enumerate(batch):
-            tokens[row, : len(ids)] = ids
-        host = torch.from_numpy(tokens)
-        if self.device.type == "cuda":
-            host = host.pin_memory()
-        tokens_t = host.to(self.device, non_blocking=True)
+        tokens_t = padded_tokens(batch, PADDING_IDX, self.device)
         with self.attention_backends():
             hidden = self.model(tokens_t, padded=min(lengths) != longest)  # B, T, E
         # residues are positions 1 .. len-2 (BOS first, EOS last); the original averages at most 1,024 of them
