@@ -24,9 +24,11 @@ COMMANDS: dict[str, str] = {
     "merge": "merge",
     "predict": "predict",
     "report": "report",
+    "run": "run",
     "export-classifier": "export_classifier",
     "check-dnabert": "check_dnabert",
     "fetch-models": "fetch_models",
+    "make-test-models": "make_test_models",
 }
 
 log = logging.getLogger("virnucpro")

@@ -17,7 +17,7 @@ from virnucpro.models.classifier import MLPClassifier
 
 def build_classifier(input_dim: int = 3328, hidden_dim: int = 512, seed: int = 0) -> MLPClassifier:
     """Seeded random weights (Xavier like the original), and BatchNorm running statistics that are not 0/1."""
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
         model = MLPClassifier(input_dim, hidden_dim, 2)
         torch.nn.init.xavier_uniform_(model.hidden_layer.weight)
@@ -25,6 +25,7 @@ def build_classifier(input_dim: int = 3328, hidden_dim: int = 512, seed: int = 0
         model.bn1.running_mean.normal_(0.0, 0.1)
         model.bn1.running_var.uniform_(0.5, 1.5)
         model.bn1.num_batches_tracked.fill_(1000)
+        model.output_layer.bias.copy_(torch.tensor([-0.25, 0.25]))  # so the demo shows both calls
     return model.eval()
 
 
