@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 # machine that already has a CUDA torch in the venv, `make TORCH=` keeps it.
 TORCH ?= torch==2.13.0
 
+DEMO_OUT ?= demo-results
+MODELS := tests/data/models
+
 .PHONY: setup lint test demo clean
 
 setup: $(VENV)/.installed
@@ -25,5 +28,14 @@ lint: setup
 test: lint
 	$(PY) -m pytest -q
 
+demo: setup
+	@start=$$(date +%s); \
+	$(VENV)/bin/virnucpro run --input tests/data/demo/demo.fa --outdir $(DEMO_OUT) --restart \
+		--dnabert $(MODELS)/dnabert_s --esm $(MODELS)/esm2_t2_64_test.pt --classifier $(MODELS)/500_model.pth && \
+	echo "" && \
+	echo "Demo finished in $$(( $$(date +%s) - start )) s. Results: $(DEMO_OUT)/report/demo/" && \
+	echo "  report.html (open in a browser), contig_summary.tsv, prediction_results_highestscore.tsv, summary.json" && \
+	echo "The bundled test models have random weights: these scores are meaningless (README, 'Real models')."
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis $(DEMO_OUT)
