@@ -1,0 +1,25 @@
+process FETCH_MODELS {
+    label 'process_single'
+    container 'ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0'
+
+    input:
+    val chunk_size
+
+    output:
+    path "models/dnabert_s", emit: dnabert_s
+    path "models/esm2/esm2_t36_3B_UR50D.pt", emit: esm_weights
+    path "models/classifier/${chunk_size}_model.pth", emit: classifier
+    tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    virnucpro fetch-models --dest models ${args}
+    """
+
+    stub:
+    """
+    mkdir -p models/dnabert_s models/esm2 models/classifier
+    touch models/esm2/esm2_t36_3B_UR50D.pt models/classifier/${chunk_size}_model.pth
+    """
+}

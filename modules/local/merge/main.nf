@@ -1,0 +1,29 @@
+process MERGE {
+    tag "${meta.id}"
+    label 'process_low'
+    container 'ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0'
+
+    input:
+    tuple val(meta), path(dnabert), path(esm)
+
+    output:
+    tuple val(meta), path("*.merged.pt"), emit: merged
+    tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    def prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    merge \\
+        --dnabert ${dnabert} \\
+        --esm ${esm} \\
+        --output ${prefix}.merged.pt \\
+        ${args}
+    """
+
+    stub:
+    def prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    touch ${prefix}.merged.pt
+    """
+}

@@ -1,0 +1,39 @@
+process PREPARE {
+    tag "${meta.id}"
+    label 'process_medium'
+    container 'ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0'
+
+    input:
+    tuple val(meta), path(fasta)
+    val chunk_size
+    val shard_size
+
+    output:
+    tuple val(meta), path("*.manifest.tsv"), path("*.shard_*.f?a"), emit: shards, optional: true
+    tuple val(meta), path("*.manifest.tsv"), emit: manifest
+    tuple val(meta), path("*.chunks.tsv"), emit: chunks
+    tuple val(meta), path("*.prepare.json"), emit: summary
+    tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    def prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    prepare \\
+        --input ${fasta} \\
+        --outdir . \\
+        --prefix ${prefix} \\
+        --chunk-size ${chunk_size} \\
+        --shard-size ${shard_size} \\
+        ${args}
+    """
+
+    stub:
+    def prefix = task.ext.prefix ?: "${meta.id}"
+    """
+    printf 'shard_id\\tn_sequences\\tn_residues\\tfna\\tfaa\\nshard_00001\\t1\\t1\\t%s\\t%s\\n' \\
+        ${prefix}.shard_00001.fna ${prefix}.shard_00001.faa > ${prefix}.manifest.tsv
+    printf 'chunk_id\\tcontig_id\\tstart\\tend\\tlength\\tframes\\n' > ${prefix}.chunks.tsv
+    touch ${prefix}.shard_00001.fna ${prefix}.shard_00001.faa ${prefix}.prepare.json
+    """
+}

