@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 # torch is installed on its own first: a pinned CPU build where one is available (CI, laptops); on a GPU
 # machine that already has a CUDA torch in the venv, `make TORCH=` keeps it.
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 
 DEMO_OUT ?= demo-results
 MODELS := tests/data/models
@@ -17,7 +18,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	@if [ -n "$(TORCH)" ]; then $(PY) -m pip install -q "$(TORCH)"; fi
+	@if [ -n "$(TORCH)" ]; then $(PY) -m pip install -q $(TORCH_INDEX) "$(TORCH)"; fi
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
