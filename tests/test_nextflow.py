@@ -311,7 +311,7 @@ def test_schema_is_valid_and_agrees_with_the_config():
     params = config_params()
     assert sorted(properties) == sorted(params)
     for name, spec in properties.items():
-        assert spec.get("description"), name
+        assert spec.get("description") and spec.get("help_text"), name
         value = json.loads(params[name].replace("'", '"')) if params[name] != "null" else None
         if "default" in spec:
             jsonschema.validate(spec["default"], {k: v for k, v in spec.items() if k in ("type", "enum", "minimum")})
