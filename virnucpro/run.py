@@ -208,10 +208,12 @@ def run(
     from virnucpro.embed.dnabert import DNABERTEncoder, load_tokenizer
     from virnucpro.embed.esm import ESM_LETTERS, ESMEncoder
     from virnucpro.fasta import NUCLEOTIDE_LETTERS
+    from virnucpro.features import load_features
     from virnucpro.merge import merge_features
+    from virnucpro.models.classifier import load_classifier
     from virnucpro.models.dnabert_checkpoint import load_dnabert2
     from virnucpro.models.esm_checkpoint import load_esm2
-    from virnucpro.predict import predict
+    from virnucpro.predict import HEADER, check_chunk_size, predict
     from virnucpro.prepare import prepare
     from virnucpro.report import report
 
@@ -251,8 +253,6 @@ def run(
 
     log.info("run [4/5] merge and predict")
     for shard in shards:
-        from virnucpro.features import load_features
-
         ids = load_features(shard.dnabert)[0]
         if not features_done(shard.merged, ids):
             shard.merged.parent.mkdir(parents=True, exist_ok=True)
