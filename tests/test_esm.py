@@ -188,3 +188,12 @@ def test_bin_script_writes_the_same_file(tmp_path, checkpoint):
     assert "embed-esm: 5/5 sequences" in done.stderr
     direct, via_bin = load_features(tmp_path / "direct.pt"), load_features(tmp_path / "bin.pt")
     assert direct[0] == via_bin[0] and torch.equal(direct[1], via_bin[1])
+
+
+def test_compiled_layers_give_the_same_embeddings(tmp_path, checkpoint):
+    """torch.compile is on by default on GPUs; its graph (one compiled layer for all layers) must not change results."""
+    source = write_faa(tmp_path / "shard.faa", proteins(6, 20, 90, seed=13))
+    esm_step.embed_esm(source, checkpoint, tmp_path / "eager.pt", "cpu", "fp32", compile_layers=False)
+    esm_step.embed_esm(source, checkpoint, tmp_path / "compiled.pt", "cpu", "fp32", compile_layers=True)
+    eager, compiled = load_features(tmp_path / "eager.pt")[1], load_features(tmp_path / "compiled.pt")[1]
+    assert (eager - compiled).abs().max().item() < 1e-5
