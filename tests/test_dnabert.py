@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 import torch
@@ -92,29 +93,104 @@ def test_alibi_slopes():
     assert alibi_slopes(12) == pytest.approx(twelve, rel=1e-12)
 
 
+def edit_weights(model, edit) -> None:
+    """Rewrite a test model's weights file with `edit(state)` applied."""
+    from safetensors.torch import load_file, save_file
+
+    if (model / "model.safetensors").exists():
+        state = load_file(model / "model.safetensors")
+        edit(state)
+        save_file(state, model / "model.safetensors")
+    else:
+        state = torch.load(model / "pytorch_model.bin", weights_only=True)
+        edit(state)
+        torch.save(state, model / "pytorch_model.bin")
+
+
 def test_both_key_layouts_load_to_the_same_model(tmp_path):
     plain = write_dnabert_dir(tmp_path / "plain", layout="plain", weights_format="safetensors", seed=3)
     mlm = write_dnabert_dir(tmp_path / "mlm", layout="mlm", weights_format="bin", seed=3)
+    mlm_pooler = write_dnabert_dir(tmp_path / "mlm_pooler", layout="mlm", weights_format="safetensors", seed=3)
+    edit_weights(mlm_pooler, lambda state: state.update({"bert.pooler.dense.bias": torch.zeros(32)}))
     cpu = torch.device("cpu")
-    a, b = load_dnabert2(plain, cpu, torch.float32), load_dnabert2(mlm, cpu, torch.float32)
-    assert a.state_dict().keys() == b.state_dict().keys()
-    assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+    models = [load_dnabert2(directory, cpu, torch.float32).state_dict() for directory in (plain, mlm, mlm_pooler)]
+    assert "encoder.layer.1.mlp.gated_layers.weight" in models[0]
+    for other in models[1:]:
+        assert other.keys() == models[0].keys()
+        assert all(torch.equal(other[k], models[0][k]) for k in models[0])
 
 
-def test_other_key_layouts_are_refused(cli, tmp_path):
-    from safetensors.torch import load_file, save_file
+def rename(old: str, new: str):
+    return lambda state: state.update({new: state.pop(old)})
 
-    model = write_dnabert_dir(tmp_path / "m")
-    state = load_file(model / "model.safetensors")
-    state["encoder.layer.0.attention.self.qkv.weight"] = state.pop("encoder.layer.0.attention.self.Wqkv.weight")
-    save_file(state, model / "model.safetensors")
+
+WQKV = "encoder.layer.0.attention.self.Wqkv.weight"
+
+
+@pytest.mark.parametrize(
+    ("layout", "edit", "missing", "unexpected"),
+    [
+        ("plain", rename(WQKV, "encoder.layer.0.attention.self.qkv.weight"), WQKV,
+         "encoder.layer.0.attention.self.qkv.weight"),
+        ("plain", lambda state: state.update({"cls.predictions.bias": torch.zeros(8)}), "none",
+         "cls.predictions.bias"),  # an MLM head belongs with 'bert.' keys
+        ("mlm", rename(f"bert.{WQKV}", WQKV), WQKV, WQKV),  # one key outside 'bert.'
+        ("mlm", rename("bert.embeddings.LayerNorm.bias", "roberta.embeddings.LayerNorm.bias"),
+         "embeddings.LayerNorm.bias", "roberta.embeddings.LayerNorm.bias"),
+        ("mlm", lambda state: state.update({"bert.encoder.layer.2.mlp.wo.bias": torch.zeros(32)}), "none",
+         "encoder.layer.2.mlp.wo.bias"),
+    ],
+)  # fmt: skip
+def test_other_key_layouts_are_refused(cli, tmp_path, layout, edit, missing, unexpected):
+    model = write_dnabert_dir(tmp_path / "m", layout=layout)
+    edit_weights(model, edit)
     source = write_fna(tmp_path / "s.fna", ["ACGT"])
     result = cli("embed-dnabert", "--input", source, "--model", model, "--output", tmp_path / "o.pt")
     assert (result.code, result.stderr) == (1, (
         f"virnucpro embed-dnabert: error: {model / 'model.safetensors'}: not a DNABERT-2/DNABERT-S checkpoint: "
-        "missing keys encoder.layer.0.attention.self.Wqkv.weight; "
-        "unexpected keys encoder.layer.0.attention.self.qkv.weight\n"
+        f"missing keys {missing}; unexpected keys {unexpected}\n"
     ))  # fmt: skip
+    assert not (tmp_path / "o.pt").exists()
+
+
+def test_weights_of_another_shape_are_refused(cli, tmp_path):
+    model = write_dnabert_dir(tmp_path / "m", intermediate_size=64)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "intermediate_size": 48}))
+    source = write_fna(tmp_path / "s.fna", ["ACGT"])
+    result = cli("embed-dnabert", "--input", source, "--model", model, "--output", tmp_path / "o.pt")
+    assert (result.code, result.stderr) == (1, (
+        f"virnucpro embed-dnabert: error: {model / 'model.safetensors'}: tensor shapes do not match the "
+        "configuration: encoder.layer.0.mlp.gated_layers.weight (128, 32) != (96, 32), "
+        "encoder.layer.0.mlp.wo.weight (32, 64) != (32, 48), encoder.layer.1.mlp.gated_layers.weight (128, 32) != "
+        "(96, 32), encoder.layer.1.mlp.wo.weight (32, 64) != (32, 48)\n"
+    ))  # fmt: skip
+
+
+def test_tokens_are_those_of_the_original_tokenizer_call(model_dir):
+    """Batch tokenization gives, per sequence, what `tokenizer(seq, return_tensors='pt')` gives the original:
+    [CLS] + BPE tokens + [SEP], unknown letters as [UNK], no truncation."""
+    cpu = torch.device("cpu")
+    encoder = dnabert_step.load_dnabert_encoder(model_dir, cpu, torch.float32)
+    sequences = [*dna(20, 1, 700, seed=21, letters="ACGTNRY-"), "A", "ACGT" * 500]
+    tokenizer = encoder.tokenizer
+    expected = [tokenizer(s, return_tensors="pt")["input_ids"][0].tolist() for s in sequences]
+    assert encoder.tokenize(sequences) == expected
+    cls, sep, unk = tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]", "[UNK]"])
+    assert all(ids[0] == cls and ids[-1] == sep for ids in expected)
+    assert expected[-2] == [cls, tokenizer.convert_tokens_to_ids("A"), sep]
+    assert tokenizer("ACGTNAC")["input_ids"] == [cls, *tokenizer("ACGT")["input_ids"][1:-1], unk,
+                                                 *tokenizer("AC")["input_ids"][1:-1], sep]  # fmt: skip
+
+
+def test_compiled_layers_give_the_same_embeddings(tmp_path, model_dir):
+    """torch.compile is on by default on GPUs; one compiled graph for every layer must not change results."""
+    source = write_fna(tmp_path / "shard.fna", dna(12, 20, 600, seed=13))
+    for name, compiled in (("eager", False), ("compiled", True)):
+        dnabert_step.embed_dnabert(source, model_dir, tmp_path / f"{name}.pt", "cpu", "fp32", batch_tokens=600,
+                                   compile_layers=compiled)  # fmt: skip
+    eager, compiled = load_features(tmp_path / "eager.pt")[1], load_features(tmp_path / "compiled.pt")[1]
+    assert (eager - compiled).abs().max().item() < 1e-5
 
 
 @pytest.mark.parametrize(
@@ -155,6 +231,38 @@ def test_missing_model_files(cli, tmp_path, remove, message):
     source = write_fna(tmp_path / "s.fna", ["ACGT"])
     result = cli("embed-dnabert", "--input", source, "--model", target, "--output", tmp_path / "o.pt")
     assert (result.code, result.stderr) == (1, f"virnucpro embed-dnabert: error: {message.format(m=model)}\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("config.json", b"{not json", r"not valid JSON \(.+\)"),
+        ("model.safetensors", b"\x00" * 64, r"cannot be read as model weights \(.+\)"),
+        ("tokenizer.json", b"{not json", r"not a readable tokenizer \(.+\)"),
+        ("tokenizer_config.json", b"{not json", r"not valid JSON \(.+\)"),
+    ],
+)
+def test_damaged_model_files(cli, tmp_path, name, content, problem):
+    """The cause comes from the parsing library, so only its presence is checked, not its wording."""
+    model = write_dnabert_dir(tmp_path / "m")
+    (model / name).write_bytes(content)
+    source = write_fna(tmp_path / "s.fna", ["ACGT"])
+    result = cli("embed-dnabert", "--input", source, "--model", model, "--output", tmp_path / "o.pt")
+    assert result.code == 1
+    assert re.fullmatch(rf"virnucpro embed-dnabert: error: {re.escape(str(model / name))}: {problem}\n", result.stderr)
+
+
+def test_a_pickled_weights_file_is_refused(cli, tmp_path):
+    """pytorch_model.bin is read weights-only: a file that would run code when unpickled is refused."""
+    model = write_dnabert_dir(tmp_path / "m", weights_format="bin")
+    torch.save({"embeddings.word_embeddings.weight": torch.zeros(1), "extra": random.Random(0)},
+               model / "pytorch_model.bin")  # fmt: skip
+    source = write_fna(tmp_path / "s.fna", ["ACGT"])
+    result = cli("embed-dnabert", "--input", source, "--model", model, "--output", tmp_path / "o.pt")
+    assert (result.code, result.stderr) == (1, (
+        f"virnucpro embed-dnabert: error: {model / 'pytorch_model.bin'}: cannot be read as model weights (it holds "
+        "objects other than tensors and plain configuration (refused for safety))\n"
+    ))  # fmt: skip
 
 
 @pytest.mark.parametrize(

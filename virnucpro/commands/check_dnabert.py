@@ -18,7 +18,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from virnucpro.check_dnabert import check_dnabert
+    from virnucpro.check_dnabert import largest_difference
+    from virnucpro.errors import VirnucproError
 
-    check_dnabert(args.model, args.sequences, args.tolerance)
+    largest = largest_difference(args.model, args.sequences)
+    verdict = "within" if largest <= args.tolerance else "ABOVE"
+    print(f"check-dnabert: {args.sequences} sequences, largest absolute difference {largest:.3e} "
+          f"({verdict} {args.tolerance:g})")  # fmt: skip
+    if largest > args.tolerance:
+        raise VirnucproError(f"our DNABERT-S port differs from {args.model}'s modelling code by {largest:.3e}")
     return 0

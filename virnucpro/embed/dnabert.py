@@ -9,6 +9,7 @@ original's `torch.mean(model(input_ids)[0], dim=1)` on one unpadded sequence.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,11 +17,14 @@ import torch
 
 from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS
 from virnucpro.embed.engine import padded_tokens
+from virnucpro.embed.esm import attention_backends
 from virnucpro.embed.step import embed_file
 from virnucpro.errors import InputError
 from virnucpro.fasta import NUCLEOTIDE_LETTERS
-from virnucpro.models.dnabert2 import DNABERT2
+from virnucpro.models.dnabert2 import DNABERT2, bert_layer
 from virnucpro.models.dnabert_checkpoint import load_dnabert2
+
+log = logging.getLogger("virnucpro")
 
 SPECIAL_TOKENS = {"unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
                   "mask_token": "[MASK]"}  # fmt: skip
@@ -36,8 +40,12 @@ def load_tokenizer(model_dir: Path):
     special = dict(SPECIAL_TOKENS)
     config_path = model_dir / "tokenizer_config.json"
     if config_path.is_file():
-        config = json.loads(config_path.read_text())
-        special.update({k: v for k, v in config.items() if k in SPECIAL_TOKENS and isinstance(v, str)})
+        try:
+            config = json.loads(config_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{config_path}: not valid JSON ({exc})") from None
+        if isinstance(config, dict):
+            special.update({k: v for k, v in config.items() if k in SPECIAL_TOKENS and isinstance(v, str)})
     try:
         tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(path), **special)
     except Exception as exc:  # the tokenizers library raises its own exception types
@@ -50,26 +58,44 @@ def load_tokenizer(model_dir: Path):
 class DNABERTEncoder:
     """DNABERT-S on a device: tokenize DNA, embed padded batches, mean over real tokens."""
 
-    def __init__(self, model: DNABERT2, tokenizer, device: torch.device) -> None:
+    def __init__(self, model: DNABERT2, tokenizer, device: torch.device, compile_layers: bool | None = None) -> None:
         self.model, self.tokenizer, self.device = model, tokenizer, device
         self.dim = model.config.hidden_size
-        self.dtype = model.encoder.layer[0].attention.self.Wqkv.weight.dtype  # the matrix-product precision
         self.pad_id = tokenizer.pad_token_id
+        self.backend = tokenizer.backend_tokenizer
+        self.backend.no_truncation()  # as in the original call: a tokenizer.json setting would not apply there
+        self.backend.no_padding()
+        if compile_layers if compile_layers is not None else device.type == "cuda":
+            model.run_layer = torch.compile(bert_layer, dynamic=True)  # one graph for every layer and length
+            log.debug("DNABERT-2 layers will be compiled with torch.compile on first use")
+        self.attention_backends = attention_backends(device)
 
     def tokenize(self, sequences: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer(list(sequences), add_special_tokens=True, truncation=False)["input_ids"]
+        """[CLS] ... [SEP] token ids per sequence, as `tokenizer(sequence)` gives them, no truncation.
+
+        The whole list goes to the tokenizer's Rust backend in one call: that is what the transformers call
+        does for a list, minus building attention masks and token types nobody reads.
+        """
+        encodings = self.backend.encode_batch_fast(list(sequences), add_special_tokens=True)
+        return [encoding.ids for encoding in encodings]
 
     def encode(self, batch: list[Sequence[int]]) -> torch.Tensor:
-        lengths = [len(ids) for ids in batch]
-        input_ids = padded_tokens(batch, self.pad_id, self.device)
-        counts = torch.tensor(lengths, device=self.device)
-        padding = torch.arange(input_ids.shape[1], device=self.device)[None, :] >= counts[:, None]  # B, T
-        # mixed precision: matrix products in bf16/fp16, embeddings, LayerNorms and the residual stream in fp32
-        # (keeping those in half precision costs an order of magnitude in accuracy; tests/test_dnabert.py)
-        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
-            hidden = self.model(input_ids, padding)  # B, T, E
-        weights = (~padding).to(torch.float32)
-        return torch.einsum("bt,bte->be", weights, hidden.float()) / counts[:, None].to(torch.float32)
+        input_ids = padded_tokens(batch, self.pad_id, self.device)  # B, T
+        # [PAD] only comes from padding: the tokenizer emits it for the literal text "[PAD]", never for DNA letters
+        padding = input_ids.eq(self.pad_id)  # B, T; built on the device, so no host synchronisation
+        with self.attention_backends():
+            hidden = self.model(input_ids, padding)  # B, T, E in fp32
+        real = (~padding).to(torch.float32)  # every real token, [CLS] and [SEP] included
+        return torch.einsum("bt,bte->be", real, hidden) / real.sum(dim=1, keepdim=True)
+
+
+def load_dnabert_encoder(
+    model_dir: str | Path, device: torch.device, dtype: torch.dtype, compile_layers: bool | None = None
+) -> DNABERTEncoder:
+    """The model and tokenizer of a DNABERT-S directory, ready on `device`; layers compiled on GPUs by default."""
+    model_dir = Path(model_dir)
+    model = load_dnabert2(model_dir, device, dtype)
+    return DNABERTEncoder(model, load_tokenizer(model_dir), device, compile_layers)
 
 
 def embed_dnabert(
@@ -80,13 +106,15 @@ def embed_dnabert(
     precision: str = "auto",
     batch_tokens: int | None = None,
     verbose: bool = False,
+    compile_layers: bool | None = None,
 ) -> None:
-    """Embed every sequence of a .fna shard with DNABERT-S; write {'ids', 'data'} in input order."""
-    model_dir = Path(model_dir)
+    """Embed every sequence of a .fna shard with DNABERT-S; write {'ids', 'data'} in input order.
+
+    `compile_layers`: torch.compile the layer function (default: on GPUs only).
+    """
 
     def load(target: torch.device, dtype: torch.dtype) -> DNABERTEncoder:
-        model = load_dnabert2(model_dir, target, dtype)
-        return DNABERTEncoder(model, load_tokenizer(model_dir), target)
+        return load_dnabert_encoder(model_dir, target, dtype, compile_layers)
 
     embed_file(input_path, output_path, NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code", load, device, precision,
                batch_tokens, DNABERT_BATCH_TOKENS, verbose, "embed-dnabert")  # fmt: skip

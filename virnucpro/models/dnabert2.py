@@ -3,8 +3,11 @@
 A BERT encoder without position embeddings: attention carries an ALiBi bias (-slope_h * |i - j| per head),
 the feed-forward block is a gated GELU unit, and every block is post-norm. This is the computation of the
 hub's `bert_layers.BertModel` (MosaicBERT) for inference, on padded batches instead of its unpad/pad path:
-padded keys get a large negative bias, which leaves the real tokens' results unchanged. Attention runs
-through `F.scaled_dot_product_attention`; an explicit softmax path is kept beside it as the reference.
+padded keys get a -inf bias (the hub code adds -10000), which leaves the real tokens' results unchanged.
+
+Attention runs through `F.scaled_dot_product_attention`; the hub code's explicit softmax is kept beside it
+as the reference path (`eager=True`). Matrix products run in the dtype of the linear weights (bf16/fp16 on
+GPUs); embeddings, LayerNorms and the residual stream stay fp32 (mixed precision).
 
 Shapes: B batch, T tokens ([CLS] ... [SEP], padded), E hidden size, H heads, D = E / H, I intermediate size.
 """
@@ -12,6 +15,7 @@ Shapes: B batch, T tokens ([CLS] ... [SEP], padded), E hidden size, H heads, D =
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -24,7 +28,11 @@ CONFIG_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attentio
 
 @dataclass(frozen=True)
 class DNABERT2Config:
-    """The fields of DNABERT-2's config.json that the encoder uses."""
+    """The fields of DNABERT-2's config.json that the encoder uses.
+
+    `hidden_act` is not among them: the hub code always uses the exact (erf) GELU, whatever the config says.
+    Dropout probabilities do not matter for inference.
+    """
 
     vocab_size: int
     hidden_size: int
@@ -33,7 +41,7 @@ class DNABERT2Config:
     intermediate_size: int
     type_vocab_size: int = 2
     layer_norm_eps: float = 1e-12
-    alibi_starting_size: int = 512
+    alibi_starting_size: int = 512  # the hub code's first ALiBi table; it builds a larger one for longer inputs
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> DNABERT2Config:
@@ -56,7 +64,7 @@ def alibi_slopes(heads: int) -> list[float]:
 
 def alibi_bias(heads: int, length: int, device: torch.device) -> torch.Tensor:
     """[H, T, T] bias -slope_h * |i - j| in fp32. It depends only on |i - j|, so building it for exactly T
-    tokens gives the values the reference gets by growing its cached table beyond alibi_starting_size."""
+    tokens gives the values the hub code gets by growing its table beyond alibi_starting_size."""
     position = torch.arange(length, device=device)
     distance = (position[None, :] - position[:, None]).abs()  # T, T
     slopes = torch.tensor(alibi_slopes(heads), device=device, dtype=torch.float32)
@@ -64,13 +72,44 @@ def alibi_bias(heads: int, length: int, device: torch.device) -> torch.Tensor:
 
 
 def attention_bias(heads: int, padding: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """ALiBi, and -inf on padded keys: padding [B, T] -> bias [B, H, T, T] in `dtype`.
+    """ALiBi, and -inf on padded keys: padding [B, T] (True at padding) -> bias [B, H, T, T] in `dtype`.
 
-    The reference adds -10000 to padded keys; both give them zero attention weight.
+    The rows are stored 8 elements apart (a [B, H, T, T8] buffer, sliced): the memory-efficient attention
+    kernel needs aligned rows and would otherwise copy the bias in every layer.
     """
     batch, length = padding.shape
-    bias = alibi_bias(heads, length, padding.device).to(dtype).expand(batch, heads, length, length)
-    return bias.masked_fill(padding[:, None, None, :], float("-inf"))
+    aligned = -(-length // 8) * 8
+    bias = torch.empty(batch, heads, length, aligned, device=padding.device, dtype=dtype)[..., :length]
+    bias.copy_(alibi_bias(heads, length, padding.device).expand(batch, heads, length, length))
+    return bias.masked_fill_(padding[:, None, None, :], float("-inf"))
+
+
+def bert_layer(
+    x: torch.Tensor, bias: torch.Tensor, heads: int, eps: float, p: dict[str, torch.Tensor], eager: bool = False
+) -> torch.Tensor:
+    """One post-norm block, x [B, T, E] fp32 -> [B, T, E] fp32:
+    x = LN(x + dense(attention(Wqkv x))), then x = LN(x + wo(gelu(x W_gate) * (x W_up))).
+
+    A plain function of the weights `p`, so that one compiled graph serves every layer.
+    """
+    batch, length, embed = x.shape
+    dtype = p["attention.self.Wqkv.weight"].dtype  # the matrix-product precision
+    qkv = F.linear(x.to(dtype), p["attention.self.Wqkv.weight"], p["attention.self.Wqkv.bias"])
+    qkv = qkv.view(batch, length, 3, heads, embed // heads)  # (B, T, 3E) -> (B, T, 3, H, D)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
+    if eager:  # the hub code's PyTorch attention, kept as the reference
+        scores = q @ k.transpose(-1, -2) / math.sqrt(embed // heads) + bias  # B, H, T, T
+        attended = scores.softmax(dim=-1) @ v
+    else:
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # B, H, T, D
+    attended = attended.transpose(1, 2).reshape(batch, length, embed)  # (B, H, T, D) -> (B, T, E)
+    out = F.linear(attended, p["attention.output.dense.weight"], p["attention.output.dense.bias"])
+    x = F.layer_norm(out.float() + x, (embed,), p["attention.output.LayerNorm.weight"],
+                     p["attention.output.LayerNorm.bias"], eps)  # fmt: skip
+    hidden = F.linear(x.to(dtype), p["mlp.gated_layers.weight"])  # B, T, 2I
+    gated, linear = hidden.chunk(2, dim=-1)  # 2 x (B, T, I): GELU on the first half, times the second
+    out = F.linear(F.gelu(gated) * linear, p["mlp.wo.weight"], p["mlp.wo.bias"])
+    return F.layer_norm(out.float() + x, (embed,), p["mlp.layernorm.weight"], p["mlp.layernorm.bias"], eps)
 
 
 class Embeddings(nn.Module):
@@ -87,93 +126,55 @@ class Embeddings(nn.Module):
         return self.LayerNorm(self.word_embeddings(input_ids) + self.token_type_embeddings.weight[0])
 
 
-class SelfAttention(nn.Module):
-    """Fused query/key/value projection and ALiBi attention."""
-
-    def __init__(self, config: DNABERT2Config) -> None:
-        super().__init__()
-        self.heads = config.num_attention_heads
-        self.Wqkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
-
-    def forward(self, x: torch.Tensor, bias: torch.Tensor, eager: bool = False) -> torch.Tensor:
-        batch, length, embed = x.shape
-        qkv = self.Wqkv(x).view(batch, length, 3, self.heads, embed // self.heads)  # (B, T, 3E) -> (B, T, 3, H, D)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
-        if eager:  # the reference computation, kept for tests
-            scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias  # B, H, T, T
-            out = scores.softmax(dim=-1) @ v
-        else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # B, H, T, D
-        return out.transpose(1, 2).reshape(batch, length, embed)  # (B, H, T, D) -> (B, T, E)
+def holder(**children: nn.Module) -> nn.Module:
+    """A module that only holds children under the hub code's names, so that checkpoint keys match."""
+    module = nn.Module()
+    for name, child in children.items():
+        module.add_module(name, child)
+    return module
 
 
-class SelfOutput(nn.Module):
-    """Output projection, residual, post-LayerNorm."""
-
-    def __init__(self, config: DNABERT2Config) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-
-    def forward(self, attended: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dense(attended) + residual)
-
-
-class Attention(nn.Module):
-    def __init__(self, config: DNABERT2Config) -> None:
-        super().__init__()
-        self.self = SelfAttention(config)  # the hub's attribute name, kept so checkpoint keys match
-        self.output = SelfOutput(config)
-
-    def forward(self, x: torch.Tensor, bias: torch.Tensor, eager: bool = False) -> torch.Tensor:
-        return self.output(self.self(x, bias, eager), x)
-
-
-class GatedMLP(nn.Module):
-    """x -> LN(x + wo(gelu(x W_gate) * (x W_up))), the gate and up projections fused in `gated_layers`."""
-
-    def __init__(self, config: DNABERT2Config) -> None:
-        super().__init__()
-        self.intermediate = config.intermediate_size
-        self.gated_layers = nn.Linear(config.hidden_size, 2 * config.intermediate_size, bias=False)
-        self.wo = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        hidden = self.gated_layers(x)  # B, T, 2I
-        gated, linear = hidden[..., : self.intermediate], hidden[..., self.intermediate :]
-        return self.layernorm(self.wo(F.gelu(gated) * linear) + x)
-
-
-class Layer(nn.Module):
-    def __init__(self, config: DNABERT2Config) -> None:
-        super().__init__()
-        self.attention = Attention(config)
-        self.mlp = GatedMLP(config)
-
-    def forward(self, x: torch.Tensor, bias: torch.Tensor, eager: bool = False) -> torch.Tensor:
-        return self.mlp(self.attention(x, bias, eager))
-
-
-class Encoder(nn.Module):
-    def __init__(self, config: DNABERT2Config) -> None:
-        super().__init__()
-        self.layer = nn.ModuleList(Layer(config) for _ in range(config.num_hidden_layers))
+def layer_weights(config: DNABERT2Config) -> nn.Module:
+    """One block's parameters under the hub's names; the computation is `bert_layer`."""
+    hidden, intermediate, eps = config.hidden_size, config.intermediate_size, config.layer_norm_eps
+    attention = holder(
+        self=holder(Wqkv=nn.Linear(hidden, 3 * hidden)),
+        output=holder(dense=nn.Linear(hidden, hidden), LayerNorm=nn.LayerNorm(hidden, eps=eps)),
+    )
+    mlp = holder(
+        gated_layers=nn.Linear(hidden, 2 * intermediate, bias=False),
+        wo=nn.Linear(intermediate, hidden),
+        layernorm=nn.LayerNorm(hidden, eps=eps),
+    )
+    return holder(attention=attention, mlp=mlp)
 
 
 class DNABERT2(nn.Module):
-    """input_ids [B, T] and padding [B, T] (True at padding) -> last hidden states [B, T, E]."""
+    """input_ids [B, T] and padding [B, T] (True at padding) -> last hidden states [B, T, E] in fp32."""
 
     def __init__(self, config: DNABERT2Config) -> None:
         super().__init__()
         self.config = config
         self.embeddings = Embeddings(config)
-        self.encoder = Encoder(config)
+        self.encoder = holder(layer=nn.ModuleList(layer_weights(config) for _ in range(config.num_hidden_layers)))
+        self.run_layer: Callable[..., torch.Tensor] = bert_layer  # a compiled version replaces it on GPUs
+        self._layer_weights: list[dict[str, torch.Tensor]] | None = None
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """The dtype of the matrix products (the linear weights' dtype)."""
+        return self.encoder.layer[0].attention.self.Wqkv.weight.dtype
+
+    def layer_weights(self) -> list[dict[str, torch.Tensor]]:
+        """Each layer's parameters by name, gathered once (the model is frozen for inference)."""
+        if self._layer_weights is None:
+            self._layer_weights = [dict(layer.named_parameters()) for layer in self.encoder.layer]
+        return self._layer_weights
 
     def forward(self, input_ids: torch.Tensor, padding: torch.Tensor, eager: bool = False) -> torch.Tensor:
-        x = self.embeddings(input_ids)
-        compute_dtype = self.encoder.layer[0].attention.self.Wqkv.weight.dtype  # x stays fp32 under autocast
-        bias = attention_bias(self.config.num_attention_heads, padding, compute_dtype)  # once per batch, every layer
-        for layer in self.encoder.layer:
-            x = layer(x, bias, eager)
+        x = self.embeddings(input_ids).float()  # B, T, E
+        bias = attention_bias(self.config.num_attention_heads, padding, self.compute_dtype)  # once, every layer
+        run_layer = bert_layer if eager else self.run_layer
+        for weights in self.layer_weights():
+            x = run_layer(x, bias, self.config.num_attention_heads, self.config.layer_norm_eps, weights, eager)
         return x

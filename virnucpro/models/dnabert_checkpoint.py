@@ -2,8 +2,9 @@
 
 The directory holds config.json, model.safetensors or pytorch_model.bin, and tokenizer.json. Two key layouts
 are accepted: a plain BertModel (`embeddings.*`, `encoder.*`, optionally `pooler.*`) and a masked-LM
-checkpoint (`bert.`-prefixed keys plus a `cls.*` head). The pooler and the MLM head are not used for
-embeddings and are skipped; anything else missing or unexpected is an error that lists the keys.
+checkpoint (`bert.`-prefixed keys, optionally `bert.pooler.*`, plus a `cls.*` head). The pooler and the MLM
+head are not used for embeddings and are skipped; anything else missing or unexpected is one error that
+lists the keys.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import torch
 
 from virnucpro.errors import InputError
 from virnucpro.models.dnabert2 import CONFIG_FIELDS, DNABERT2, DNABERT2Config
-from virnucpro.models.weights import assign_state, check_state, load_torch_file
+from virnucpro.models.weights import assign_state, check_state, few, load_torch_file
 
 log = logging.getLogger("virnucpro")
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-UNUSED_PREFIXES = ("pooler.", "cls.")  # BertModel's pooler, BertForMaskedLM's head
 
 
 def is_fp32_parameter(name: str) -> bool:
@@ -77,13 +77,22 @@ def read_weights(model_dir: Path) -> tuple[dict[str, torch.Tensor], Path]:
 
 
 def encoder_state(state: dict[str, Any], model: DNABERT2, path: Path) -> dict[str, torch.Tensor]:
-    """Map either key layout onto the model's names; check names and shapes."""
+    """Map either key layout onto the model's names; check names and shapes (one error lists every bad key)."""
     if not isinstance(state, dict):
         raise InputError(f"{path}: not a state dict")
-    prefixed = any(name.startswith("bert.") for name in state)
-    renamed = {name.removeprefix("bert.") if prefixed else name: tensor for name, tensor in state.items()}
-    kept = {name: t for name, t in renamed.items() if not name.startswith(UNUSED_PREFIXES)}
-    check_state(kept, model, path, "a DNABERT-2/DNABERT-S checkpoint")
+    what = "a DNABERT-2/DNABERT-S checkpoint"
+    if any(name.startswith("bert.") for name in state):  # BertForMaskedLM: the encoder under 'bert.', a 'cls.' head
+        stray = sorted(name for name in state if not name.startswith(("bert.", "cls.")))
+        kept = {name.removeprefix("bert."): t for name, t in state.items() if name.startswith("bert.")}
+    else:  # BertModel
+        stray, kept = [], dict(state)
+    kept = {name: t for name, t in kept.items() if not name.startswith("pooler.")}
+    if stray:  # keys of neither layout beside the 'bert.' ones
+        expected = model.state_dict()
+        missing = sorted(set(expected) - set(kept))
+        unexpected = sorted(stray + [name for name in kept if name not in expected])
+        raise InputError(f"{path}: not {what}: missing keys {few(missing)}; unexpected keys {few(unexpected)}")
+    check_state(kept, model, path, what)
     return kept
 
 

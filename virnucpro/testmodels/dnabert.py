@@ -3,13 +3,15 @@
 The layout is the Hugging Face one the published DNABERT-S uses. Weights are written either as a plain
 BertModel (with the pooler, as DNABERT-S ships) or as a masked-LM checkpoint ('bert.' prefix and a 'cls.'
 head, as DNABERT-2-117M ships), in safetensors or pytorch_model.bin. The tokenizer is a byte-pair encoder
-over A C G T (all 2-mers and 4-mers) with DNABERT-2's special tokens and its [CLS] ... [SEP] template, built
-from a fixed merge list so that regenerating it gives identical files.
+over A C G T with DNABERT-2's special tokens, Whitespace pre-tokenizer and [CLS] ... [SEP] template; its merges
+are a fixed list (all 2-mers and 4-mers) or, for a given vocabulary size, trained on seeded random DNA.
+Regenerating a directory gives identical files.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import torch
@@ -18,16 +20,36 @@ from virnucpro.models.dnabert2 import DNABERT2, DNABERT2Config
 
 SPECIAL_TOKENS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
 BASES = "ACGT"
-# every pair of bases, then every pair of 2-mers: 500 bp become about 125 tokens, close to DNABERT-2's ~110
+# every pair of bases, then every pair of 2-mers (500 bp become about 200 tokens: 2-mers merged first break
+# the 4-mer frame)
 MERGES = [(a, b) for a in BASES for b in BASES] + [
     (a + b, c + d) for a in BASES for b in BASES for c in BASES for d in BASES
 ]
 
 
-def tokenizer_json() -> dict:
-    """DNABERT-2-style tokenizer.json content for the `tokenizers` library."""
+def trained_merges(vocab_size: int) -> list[tuple[str, str]]:
+    """BPE merges trained by the `tokenizers` library on seeded random DNA (DNABERT-2's were trained on genomes):
+    with 4,096 tokens, 500 bp become about 106 tokens, as with DNABERT-2's own tokenizer (about 109)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    rng = random.Random(0)
+    tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    tokenizer.train_from_iterator(("".join(rng.choices(BASES, k=1000)) for _ in range(1000)), trainer)
+    pairs = json.loads(tokenizer.to_str())["model"]["merges"]
+    return [tuple(pair.split(" ") if isinstance(pair, str) else pair) for pair in pairs]
+
+
+def tokenizer_json(vocab_size: int | None = None) -> dict:
+    """DNABERT-2-style tokenizer.json content for the `tokenizers` library.
+
+    By default the fixed MERGES (281 tokens; the bundled test model). With `vocab_size` (such as DNABERT-2's
+    4,096, for benchmarks) the merges are trained instead, which gives realistic token counts.
+    """
+    pairs = MERGES if vocab_size is None else trained_merges(vocab_size)
     vocab = {token: i for i, token in enumerate([*SPECIAL_TOKENS, *BASES])}
-    for left, right in MERGES:
+    for left, right in pairs:
         vocab.setdefault(left + right, len(vocab))
     special = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
                 "normalized": False, "special": True} for i, t in enumerate(SPECIAL_TOKENS)]  # fmt: skip
@@ -62,7 +84,7 @@ def tokenizer_json() -> dict:
             "byte_fallback": False,
             "ignore_merges": False,
             "vocab": vocab,
-            "merges": [f"{left} {right}" for left, right in MERGES],
+            "merges": [f"{left} {right}" for left, right in pairs],
         },
     }
 
@@ -115,11 +137,12 @@ def write_dnabert_dir(
     seed: int = 0,
     layout: str = "plain",
     weights_format: str = "safetensors",
+    vocab_size: int | None = None,
 ) -> Path:
-    """Write a small DNABERT-S-layout model directory; return its path."""
+    """Write a small DNABERT-S-layout model directory; return its path. `vocab_size`: see `tokenizer_json`."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tokenizer = tokenizer_json()
+    tokenizer = tokenizer_json(vocab_size)
     config = DNABERT2Config(
         vocab_size=len(tokenizer["model"]["vocab"]), hidden_size=hidden_size, num_hidden_layers=num_layers,
         num_attention_heads=heads, intermediate_size=intermediate_size, alibi_starting_size=alibi_starting_size,
