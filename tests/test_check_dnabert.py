@@ -121,3 +121,18 @@ def test_code_needing_a_missing_package(cli, tmp_path, missing_package):
         f"virnucpro check-dnabert: error: {model}: its modelling code needs a package that is not installed "
         f"(No module named '{missing_package}'); for example `pip install einops`\n"
     )
+
+
+def test_code_that_does_not_run_with_this_transformers(cli, tmp_path):
+    import transformers
+
+    model = model_with_code(tmp_path)
+    (model / "bert_layers.py").write_text(
+        "class BertModel:\n    def __init__(self, config, add_pooling_layer=True):\n"
+        "        raise AttributeError('no attribute get_head_mask')\n"
+    )
+    result = cli("check-dnabert", "--model", model)
+    assert (result.code, result.stderr) == (1, (
+        f"virnucpro check-dnabert: error: {model}: its modelling code does not run with transformers "
+        f"{transformers.__version__} (AttributeError: no attribute get_head_mask)\n"
+    ))  # fmt: skip
