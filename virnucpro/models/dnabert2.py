@@ -134,7 +134,7 @@ def holder(**children: nn.Module) -> nn.Module:
     return module
 
 
-def layer_weights(config: DNABERT2Config) -> nn.Module:
+def block_weights(config: DNABERT2Config) -> nn.Module:
     """One block's parameters under the hub's names; the computation is `bert_layer`."""
     hidden, intermediate, eps = config.hidden_size, config.intermediate_size, config.layer_norm_eps
     attention = holder(
@@ -156,7 +156,7 @@ class DNABERT2(nn.Module):
         super().__init__()
         self.config = config
         self.embeddings = Embeddings(config)
-        self.encoder = holder(layer=nn.ModuleList(layer_weights(config) for _ in range(config.num_hidden_layers)))
+        self.encoder = holder(layer=nn.ModuleList(block_weights(config) for _ in range(config.num_hidden_layers)))
         self.run_layer: Callable[..., torch.Tensor] = bert_layer  # a compiled version replaces it on GPUs
         self._layer_weights: list[dict[str, torch.Tensor]] | None = None
 
