@@ -205,13 +205,12 @@ def run(
 ) -> dict[str, object]:
     """Run every step for one input; return the report's summary."""
     from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS, ESM_BATCH_TOKENS
-    from virnucpro.embed.dnabert import DNABERTEncoder, load_tokenizer
+    from virnucpro.embed.dnabert import load_dnabert_encoder
     from virnucpro.embed.esm import ESM_LETTERS, ESMEncoder
     from virnucpro.fasta import NUCLEOTIDE_LETTERS
     from virnucpro.features import load_features
     from virnucpro.merge import merge_features
     from virnucpro.models.classifier import load_classifier
-    from virnucpro.models.dnabert_checkpoint import load_dnabert2
     from virnucpro.models.esm_checkpoint import load_esm2
     from virnucpro.predict import HEADER, check_chunk_size, predict
     from virnucpro.prepare import prepare
@@ -238,7 +237,7 @@ def run(
     log.info("run [2/5] DNABERT-S embeddings of %d shard(s)", len(shards))
 
     def load_dnabert(target, dtype):
-        return DNABERTEncoder(load_dnabert2(dnabert, target, dtype), load_tokenizer(dnabert), target)
+        return load_dnabert_encoder(dnabert, target, dtype)
 
     embed_all("embed-dnabert", shards, lambda s: (s.fna, s.dnabert), NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code",
               load_dnabert, device, precision, DNABERT_BATCH_TOKENS, verbose)  # fmt: skip

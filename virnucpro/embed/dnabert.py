@@ -16,8 +16,7 @@ from pathlib import Path
 import torch
 
 from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS
-from virnucpro.embed.engine import padded_tokens
-from virnucpro.embed.esm import attention_backends
+from virnucpro.embed.engine import attention_backends, padded_tokens
 from virnucpro.embed.step import embed_file
 from virnucpro.errors import InputError
 from virnucpro.fasta import NUCLEOTIDE_LETTERS

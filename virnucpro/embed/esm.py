@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from virnucpro.embed.defaults import ESM_BATCH_TOKENS
-from virnucpro.embed.engine import padded_tokens
+from virnucpro.embed.engine import attention_backends, padded_tokens
 from virnucpro.embed.step import embed_file
 from virnucpro.fasta import PROTEIN_LETTERS
 from virnucpro.models.esm2 import CLS_IDX, EOS_IDX, ESM2, PADDING_IDX, transformer_layer
@@ -72,20 +72,6 @@ class ESMEncoder:
         weights = ((positions >= 1) & (positions <= residues[:, None])).to(torch.float32)  # B, T
         summed = torch.einsum("bt,bte->be", weights, hidden.float())
         return summed / residues[:, None].to(torch.float32)
-
-
-def attention_backends(device: torch.device):
-    """A context choosing SDPA kernels: on CUDA the memory-efficient kernel first (fastest with a padding mask,
-    where the default dispatcher picks a slower one), then flash and cuDNN for unmasked batches."""
-    from contextlib import nullcontext
-    from functools import partial
-
-    if device.type != "cuda":
-        return nullcontext
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    order = [SDPBackend.EFFICIENT_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION, SDPBackend.MATH]
-    return partial(sdpa_kernel, order, set_priority=True)
 
 
 def enable_compile(model: ESM2) -> None:
