@@ -3,23 +3,33 @@
 Rows follow the DNABERT-S (.fna) order and are cat(dnabert, esm), float32 [N, 768 + 2560]. Unlike the
 original, which looked IDs up but then paired rows by position (so one missing ID shifted every later
 label), every ID must be present exactly once on both sides; anything else is an error naming them.
-Memory stays at about one output's size: inputs are memory-mapped and copied into the output in blocks.
+
+Memory stays bounded whatever the shard size: the inputs are memory-mapped, and the output is written in
+place. torch.save first writes the file's structure without the tensor bytes (`skip_data`), the file is then
+mapped shared and filled block by block, and the zip CRC of the tensor record is set at the end. The result is
+an ordinary torch.save file (`torch.load(path, weights_only=True)`, zip tools find no error in it).
 """
 
 from __future__ import annotations
 
 import logging
+import mmap
+import struct
+import zipfile
+import zlib
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
 
+from virnucpro.atomic import atomic_path
 from virnucpro.errors import InputError
-from virnucpro.features import load_features, save_features
+from virnucpro.features import load_features
 
 log = logging.getLogger("virnucpro")
 
-BLOCK_ROWS = 16384  # rows copied at a time
+BLOCK_ROWS = 2048  # rows copied at a time: 27 MB of merged rows
 LISTED = 5
 
 
@@ -35,7 +45,7 @@ def check_unique(ids: list[str], path: Path) -> None:
 
 
 def esm_row_order(dnabert_ids: list[str], esm_ids: list[str], dnabert_path: Path, esm_path: Path) -> torch.Tensor:
-    """For each DNABERT-S row, the ESM-2 row with the same ID; every ID must be on both sides."""
+    """For each DNABERT-S row, the ESM-2 row with the same ID; every ID must be on both sides, once."""
     check_unique(dnabert_ids, dnabert_path)
     check_unique(esm_ids, esm_path)
     index = {name: row for row, name in enumerate(esm_ids)}
@@ -49,18 +59,79 @@ def esm_row_order(dnabert_ids: list[str], esm_ids: list[str], dnabert_path: Path
     return torch.tensor([index[name] for name in dnabert_ids], dtype=torch.long)
 
 
+def _set_record_crc(path: Path, record: str, crc: int) -> None:
+    """Write `crc` for the zip member named `record` wherever the archive keeps it (torch writes it last)."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(record)
+        central = archive.start_dir  # type: ignore[attr-defined]  # offset of the central directory
+        members = archive.infolist()
+    packed = struct.pack("<I", crc)
+    with open(path, "r+b") as handle:
+        handle.seek(info.header_offset)
+        local = handle.read(30)
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        if info.flag_bits & 0x08:  # a data descriptor follows the data: [signature] crc sizes
+            handle.seek(info.header_offset + 30 + name_length + extra_length + info.compress_size)
+            descriptor = handle.read(4)
+            handle.seek(-4 if descriptor != b"PK\x07\x08" else 0, 1)
+        else:
+            handle.seek(info.header_offset + 14)
+        handle.write(packed)
+        for member in members:  # central directory entries, in order
+            handle.seek(central)
+            entry = handle.read(46)
+            if entry[:4] != b"PK\x01\x02":
+                raise ValueError(f"{path}: unexpected zip central directory")
+            name_length, extra_length, comment_length = struct.unpack("<HHH", entry[28:34])
+            if member is info:
+                handle.seek(central + 16)
+                handle.write(packed)
+                return
+            central += 46 + name_length + extra_length + comment_length
+
+
+def write_features_in_blocks(path: Path, ids: list[str], dim: int, blocks: Iterable[torch.Tensor]) -> None:
+    """torch.save({'ids': ids, 'data': rows}) where the float32 rows [len(ids), dim] arrive in blocks.
+
+    At most one block is in memory besides the memory-mapped output.
+    """
+    rows = len(ids)
+    with torch.serialization.skip_data():
+        torch.save({"ids": ids, "data": torch.empty(rows, dim)}, path)  # never touched: nothing resident
+    with torch.serialization.set_default_mmap_options(mmap.MAP_SHARED):
+        data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)["data"]
+    crc, row = 0, 0
+    for block in blocks:
+        block = block.to(torch.float32).contiguous()
+        if block.dim() != 2 or block.shape[1] != dim or row + block.shape[0] > rows:
+            raise ValueError(f"block of shape {tuple(block.shape)} does not fit rows {row}.. of [{rows}, {dim}]")
+        data[row : row + block.shape[0]] = block
+        crc = zlib.crc32(block.numpy(), crc)
+        row += block.shape[0]
+    if row != rows:
+        raise ValueError(f"{row} rows written, {rows} expected")
+    del data  # unmaps the file: the rows are in it
+    with zipfile.ZipFile(path) as archive:
+        (record,) = (name for name in archive.namelist() if name.split("/", 1)[1] == "data/0")
+    _set_record_crc(path, record, crc)
+
+
+def merged_blocks(dnabert: torch.Tensor, esm: torch.Tensor, order: torch.Tensor) -> Iterable[torch.Tensor]:
+    """cat(dnabert[i], esm[order[i]]) for every row, BLOCK_ROWS rows at a time."""
+    for start in range(0, dnabert.shape[0], BLOCK_ROWS):
+        rows = slice(start, start + BLOCK_ROWS)
+        yield torch.cat([dnabert[rows], esm[order[rows]]], dim=1)
+
+
 def merge_features(dnabert_path: str | Path, esm_path: str | Path, output_path: str | Path) -> int:
     """Write the merged features; return the number of rows."""
     dnabert_path, esm_path = Path(dnabert_path), Path(esm_path)
     dnabert_ids, dnabert = load_features(dnabert_path)
     esm_ids, esm = load_features(esm_path)
     order = esm_row_order(dnabert_ids, esm_ids, dnabert_path, esm_path)
-    width = dnabert.shape[1]
-    merged = torch.empty((len(dnabert_ids), width + esm.shape[1]), dtype=torch.float32)
-    for start in range(0, len(dnabert_ids), BLOCK_ROWS):
-        rows = slice(start, start + BLOCK_ROWS)
-        merged[rows, :width] = dnabert[rows]
-        merged[rows, width:] = esm[order[rows]]
-    save_features(output_path, dnabert_ids, merged)
-    log.info("merge: %s rows of %d + %d features -> %s", f"{len(dnabert_ids):,}", width, esm.shape[1], output_path)
+    width = dnabert.shape[1] + esm.shape[1]
+    with atomic_path(output_path) as tmp:
+        write_features_in_blocks(tmp, dnabert_ids, width, merged_blocks(dnabert, esm, order))
+    log.info("merge: %s rows of %d + %d features -> %s", f"{len(dnabert_ids):,}", dnabert.shape[1], esm.shape[1],
+             output_path)  # fmt: skip
     return len(dnabert_ids)

@@ -1,13 +1,18 @@
 """A small classifier saved exactly the way the published VirNucPro models are: a whole pickled module.
 
-The original train.py defines `MLPClassifier` in `__main__` and calls `torch.save(model, path)`, so the
-pickle names the class `__main__.MLPClassifier`. This builder reproduces that: the class is presented under
-that name while saving, and the weights are seeded random values with non-trivial BatchNorm statistics.
+The original train.py defines `MLPClassifier` at the top level of the script it runs and calls
+`torch.save(model, path)`, so the pickle names the class `__main__.MLPClassifier` and holds the module's whole
+`__dict__` (its Linear, BatchNorm1d and Dropout layers, parameters, buffers and hook dicts). This builder writes
+the same pickle: `PublishedMLPClassifier` has our architecture and attribute order and calls itself
+`__main__.MLPClassifier`; while saving it is also reachable under that name, as pickle checks. Weights are
+seeded random values with non-trivial BatchNorm statistics, so eval mode differs visibly from train mode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -15,11 +20,19 @@ import torch
 from virnucpro.models.classifier import MLPClassifier
 
 
+class PublishedMLPClassifier(MLPClassifier):
+    """MLPClassifier under the name the published files give it."""
+
+
+PublishedMLPClassifier.__module__ = "__main__"
+PublishedMLPClassifier.__qualname__ = PublishedMLPClassifier.__name__ = "MLPClassifier"
+
+
 def build_classifier(input_dim: int = 3328, hidden_dim: int = 512, seed: int = 0) -> MLPClassifier:
     """Seeded random weights (Xavier like the original), and BatchNorm running statistics that are not 0/1."""
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
-        model = MLPClassifier(input_dim, hidden_dim, 2)
+        model = PublishedMLPClassifier(input_dim, hidden_dim, 2)
         torch.nn.init.xavier_uniform_(model.hidden_layer.weight)
         torch.nn.init.xavier_uniform_(model.output_layer.weight)
         model.bn1.running_mean.normal_(0.0, 0.1)
@@ -29,27 +42,30 @@ def build_classifier(input_dim: int = 3328, hidden_dim: int = 512, seed: int = 0
     return model.eval()
 
 
-class _PublishedName:
-    """Present MLPClassifier as `__main__.MLPClassifier` while pickling, as the published files name it."""
-
-    def __enter__(self) -> None:
-        self.main = sys.modules["__main__"]
-        self.previous = getattr(self.main, "MLPClassifier", None)
-        self.module, self.qualname = MLPClassifier.__module__, MLPClassifier.__qualname__
-        self.main.MLPClassifier = MLPClassifier  # type: ignore[attr-defined]
-        MLPClassifier.__module__ = "__main__"
-
-    def __exit__(self, *exc: object) -> None:
-        MLPClassifier.__module__ = self.module
-        if self.previous is None:
-            del self.main.MLPClassifier  # type: ignore[attr-defined]
+@contextlib.contextmanager
+def _reachable_from_main() -> Iterator[None]:
+    """pickle looks the class up under the name it writes; make `__main__.MLPClassifier` find it."""
+    main = sys.modules["__main__"]
+    missing = object()
+    previous = getattr(main, "MLPClassifier", missing)
+    main.MLPClassifier = PublishedMLPClassifier  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        if previous is missing:
+            del main.MLPClassifier  # type: ignore[attr-defined]
         else:
-            self.main.MLPClassifier = self.previous  # type: ignore[attr-defined]
+            main.MLPClassifier = previous  # type: ignore[attr-defined]
 
 
 def save_published_style(model: MLPClassifier, path: str | Path) -> Path:
-    """torch.save the whole module, as the original training script does."""
+    """torch.save the whole module as the original training script does (any MLPClassifier's weights)."""
     path = Path(path)
-    with _PublishedName():
+    if type(model) is not PublishedMLPClassifier:
+        published = PublishedMLPClassifier(model.input_dim, model.hidden_layer.out_features, 2)
+        published.load_state_dict(model.state_dict())
+        published.bn1.eps = model.bn1.eps
+        model = published.train(model.training)
+    with _reachable_from_main():
         torch.save(model, path)
     return path
