@@ -99,7 +99,7 @@ print(base * 1024, peak[0] * 1024)
 
 def test_merge_memory_does_not_grow_with_the_shard(tmp_path):
     """30,000 x (768 + 2560) floats (a 400 MB output): the anonymous memory merge adds stays far below the output
-    size (a merge that builds the output in memory adds at least 1x); `bench/merge.py` measures 200,000 rows."""
+    size (measured: 0.08x, the ids and one block; a merge that builds the output in memory adds at least 1x); `bench/merge.py` measures 200,000 rows."""
     rows = 30_000
     ids = [f"s{i}" for i in range(rows)]
     features(tmp_path / "a.pt", ids, 768, 1)
@@ -108,7 +108,7 @@ def test_merge_memory_does_not_grow_with_the_shard(tmp_path):
                           capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
     base, peak = map(int, done.stdout.split())
     output = rows * 3328 * 4
-    assert (peak - base) < 0.3 * output, (peak - base) / output
+    assert (peak - base) < 0.15 * output, (peak - base) / output
     assert load_features(tmp_path / "m.pt")[1].shape == (rows, 3328)
 
 

@@ -18,7 +18,7 @@ import struct
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -90,37 +90,22 @@ def _set_record_crc(path: Path, record: str, crc: int) -> None:
             central += 46 + name_length + extra_length + comment_length
 
 
-def write_features_in_blocks(path: Path, ids: list[str], dim: int, blocks: Iterable[torch.Tensor]) -> None:
-    """torch.save({'ids': ids, 'data': rows}) where the float32 rows [len(ids), dim] arrive in blocks.
-
-    At most one block is in memory besides the memory-mapped output.
-    """
-    rows = len(ids)
+def write_features_in_blocks(path: Path, ids: list[str], dim: int, fill: Callable[[torch.Tensor, slice], None]) -> None:
+    """torch.save({'ids': ids, 'data': rows}) of float32 rows [len(ids), dim] that `fill(view, rows)` writes
+    BLOCK_ROWS at a time into `view`, the memory-mapped output rows `rows`. Nothing else is held in memory."""
     with torch.serialization.skip_data():
-        torch.save({"ids": ids, "data": torch.empty(rows, dim)}, path)  # never touched: nothing resident
+        torch.save({"ids": ids, "data": torch.empty(len(ids), dim)}, path)  # never touched: nothing resident
     with torch.serialization.set_default_mmap_options(mmap.MAP_SHARED):
         data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)["data"]
-    crc, row = 0, 0
-    for block in blocks:
-        block = block.to(torch.float32).contiguous()
-        if block.dim() != 2 or block.shape[1] != dim or row + block.shape[0] > rows:
-            raise ValueError(f"block of shape {tuple(block.shape)} does not fit rows {row}.. of [{rows}, {dim}]")
-        data[row : row + block.shape[0]] = block
-        crc = zlib.crc32(block.numpy(), crc)
-        row += block.shape[0]
-    if row != rows:
-        raise ValueError(f"{row} rows written, {rows} expected")
+    crc = 0
+    for start in range(0, len(ids), BLOCK_ROWS):
+        rows = slice(start, min(start + BLOCK_ROWS, len(ids)))
+        fill(data[rows], rows)
+        crc = zlib.crc32(data[rows].numpy(), crc)  # whole rows of a contiguous tensor: contiguous bytes
     del data  # unmaps the file: the rows are in it
     with zipfile.ZipFile(path) as archive:
         (record,) = (name for name in archive.namelist() if name.split("/", 1)[1] == "data/0")
     _set_record_crc(path, record, crc)
-
-
-def merged_blocks(dnabert: torch.Tensor, esm: torch.Tensor, order: torch.Tensor) -> Iterable[torch.Tensor]:
-    """cat(dnabert[i], esm[order[i]]) for every row, BLOCK_ROWS rows at a time."""
-    for start in range(0, dnabert.shape[0], BLOCK_ROWS):
-        rows = slice(start, start + BLOCK_ROWS)
-        yield torch.cat([dnabert[rows], esm[order[rows]]], dim=1)
 
 
 def merge_features(dnabert_path: str | Path, esm_path: str | Path, output_path: str | Path) -> int:
@@ -129,9 +114,17 @@ def merge_features(dnabert_path: str | Path, esm_path: str | Path, output_path: 
     dnabert_ids, dnabert = load_features(dnabert_path)
     esm_ids, esm = load_features(esm_path)
     order = esm_row_order(dnabert_ids, esm_ids, dnabert_path, esm_path)
-    width = dnabert.shape[1] + esm.shape[1]
+    width = dnabert.shape[1]
+    gathered = torch.empty(min(BLOCK_ROWS, len(esm_ids)), esm.shape[1])  # ESM rows of one block, reused
+
+    def fill(view: torch.Tensor, rows: slice) -> None:  # view [B, width + esm width] = cat(dnabert, esm by ID)
+        view[:, :width] = dnabert[rows]
+        block = gathered[: view.shape[0]]
+        torch.index_select(esm, 0, order[rows], out=block)
+        view[:, width:] = block
+
     with atomic_path(output_path) as tmp:
-        write_features_in_blocks(tmp, dnabert_ids, width, merged_blocks(dnabert, esm, order))
+        write_features_in_blocks(tmp, dnabert_ids, width + esm.shape[1], fill)
     log.info("merge: %s rows of %d + %d features -> %s", f"{len(dnabert_ids):,}", dnabert.shape[1], esm.shape[1],
              output_path)  # fmt: skip
     return len(dnabert_ids)

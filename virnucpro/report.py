@@ -1,16 +1,16 @@
 """The report step: the original per-chunk consensus, plus per-sequence calls, a summary and an HTML report.
 
-Outputs in `outdir`:
+Outputs in `outdir` (columns and rules: docs/output.md):
   prediction_results_highestscore.tsv  the original's consensus, byte for byte: one row per chunk with a
-                                       prediction, Is_Virus = max(score2) >= max(score1), rows in code-point
-                                       order (computed with pandas exactly as the original does)
-  contig_summary.tsv                   one row per input sequence, including those without any kept frame
+                                       prediction, Is_Virus = max(score2) >= max(score1) over its frames, rows in
+                                       code-point order (computed with pandas exactly as the original does)
+  contig_summary.tsv                   one row per input sequence, in input order, including those without any
+                                       kept frame
   summary.json                         headline counts
-  report.html                          a self-contained page: counts, score histogram, chunk-score tracks,
-                                       a sortable per-sequence table
-Per-sequence call: `no_prediction` when no chunk has a kept frame; otherwise `virus` when at least half of
-the sequence's predicted chunks are viral by the consensus rule (a tie counts as virus, as in the
-consensus), else `others`.
+  report.html                          a self-contained page: counts, score histogram, chunk-score tracks along
+                                       the most viral sequences, a sortable per-sequence table
+The predictions must cover exactly the kept frames listed in the chunks table: a frame missing (a lost shard) or
+unknown (predictions of another input) is an error, never a silently partial report.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from virnucpro.atomic import atomic_path, atomic_write_text
+from virnucpro.atomic import atomic_write_text
 from virnucpro.errors import InputError
 from virnucpro.predict import HEADER as PREDICTIONS_HEADER
 
@@ -30,27 +30,30 @@ log = logging.getLogger("virnucpro")
 CONSENSUS_NAME = "prediction_results_highestscore.tsv"
 SUMMARY_TSV_NAME = "contig_summary.tsv"
 CHUNKS_HEADER = "chunk_id\tcontig_id\tstart\tend\tlength\tframes"
+FRAMES = ("F1", "F2", "F3", "R1", "R2", "R3")
+BINS = 20  # histogram of the frames' P(virus)
 CALL_RULE = (
-    "virus when at least half of the sequence's chunks with a prediction are viral (max P(virus) >= max "
-    "P(others) over the chunk's frames); no_prediction when no chunk has a stop-free frame; else others"
+    "virus when at least half of the sequence's chunks with a kept frame are viral (a chunk is viral when its "
+    "highest P(virus) is at least its highest P(others), as in the original's consensus); others when fewer are; "
+    "no_prediction when no chunk has a stop-free frame"
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Chunk:
-    """One chunk of chunks.tsv and the maxima of its frames' scores."""
+    """One row of chunks.tsv and the maxima of its frames' scores."""
 
     chunk_id: str
     start: int
     end: int
-    has_frames: bool
-    frames: int = 0
+    frames: int  # bit mask of the kept frames (FRAMES order)
+    scored: int = 0  # bit mask of the frames with a prediction
     max_others: float = -1.0
     max_virus: float = -1.0
 
     @property
     def predicted(self) -> bool:
-        return self.frames > 0
+        return self.scored != 0
 
     @property
     def viral(self) -> bool:
@@ -64,7 +67,7 @@ class Contig:
 
     @property
     def length(self) -> int:
-        return max(c.end for c in self.chunks)
+        return max(c.end for c in self.chunks)  # the last chunk always ends at the end of the sequence
 
     @property
     def predicted(self) -> list[Chunk]:
@@ -100,12 +103,21 @@ class ReportSummary:
     calls: dict[str, int] = field(default_factory=lambda: {"virus": 0, "others": 0, "no_prediction": 0})
     chunks: int = 0
     chunks_with_frames: int = 0
-    chunks_predicted: int = 0
     viral_chunks: int = 0
     frames: int = 0
     frames_virus: int = 0
-    chunk_size: int = 0
+    chunk_size: int | None = None
+    longest_chunk: int = 0
+    virus_score_histogram: list[int] = field(default_factory=lambda: [0] * BINS)
     call_rule: str = CALL_RULE
+
+
+def frame_mask(frames: str) -> int:
+    """'F1,R2' -> a bit per frame; ValueError for anything else."""
+    mask = 0
+    for frame in filter(None, frames.split(",")):
+        mask |= 1 << FRAMES.index(frame)
+    return mask
 
 
 def read_chunks(path: Path) -> tuple[OrderedDict[str, Contig], dict[str, Chunk]]:
@@ -113,35 +125,33 @@ def read_chunks(path: Path) -> tuple[OrderedDict[str, Contig], dict[str, Chunk]]
     contigs: OrderedDict[str, Contig] = OrderedDict()
     chunks: dict[str, Chunk] = {}
     try:
-        lines = path.read_text().splitlines()
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    if not lines or lines[0] != CHUNKS_HEADER:
-        raise InputError(f"{path}: not a chunks table (expected the header {CHUNKS_HEADER!r})")
-    for number, line in enumerate(lines[1:], start=2):
-        fields = line.split("\t")
-        try:
-            chunk_id, contig_id, start, end, _length, frames = fields
-            chunk = Chunk(chunk_id, int(start), int(end), bool(frames))
-        except ValueError:
-            raise InputError(
-                f"{path}: line {number}: expected 6 tab-separated fields with integer coordinates"
-            ) from None
-        if chunk_id in chunks:
-            raise InputError(f"{path}: line {number}: chunk {chunk_id!r} occurs twice")
-        chunks[chunk_id] = chunk
-        contigs.setdefault(contig_id, Contig(contig_id)).chunks.append(chunk)
+    with handle:
+        if handle.readline().rstrip("\n") != CHUNKS_HEADER:
+            raise InputError(f"{path}: not a chunks table (expected the header {CHUNKS_HEADER!r})")
+        for number, line in enumerate(handle, start=2):
+            try:
+                chunk_id, contig_id, start, end, _length, frames = line.rstrip("\n").split("\t")
+                chunk = Chunk(chunk_id, int(start), int(end), frame_mask(frames))
+            except ValueError:
+                raise InputError(
+                    f"{path}: line {number}: expected chunk_id, contig_id, start, end, length and frames (F1-F3, R1-R3)"
+                ) from None
+            if chunk_id in chunks:
+                raise InputError(f"{path}: line {number}: chunk {chunk_id!r} occurs twice")
+            chunks[chunk_id] = chunk
+            contigs.setdefault(contig_id, Contig(contig_id)).chunks.append(chunk)
     return contigs, chunks
 
 
-def add_predictions(path: Path, chunks: dict[str, Chunk]) -> tuple[int, int]:
-    """Fold prediction_results.tsv into the chunks' score maxima; return (frames, frames called virus)."""
+def add_predictions(path: Path, chunks: dict[str, Chunk], summary: ReportSummary) -> None:
+    """Fold prediction_results.tsv into the chunks' score maxima and the summary's frame counts and histogram."""
     try:
-        handle = open(path)  # noqa: SIM115 - closed below
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    frames = virus = 0
-    seen: set[str] = set()
     with handle:
         if handle.readline() != PREDICTIONS_HEADER:
             raise InputError(f"{path}: not a predictions table (expected the header {PREDICTIONS_HEADER.strip()!r})")
@@ -151,31 +161,49 @@ def add_predictions(path: Path, chunks: dict[str, Chunk]) -> tuple[int, int]:
                 p_others, p_virus = float(others), float(viral)
             except ValueError:
                 raise InputError(f"{path}: line {number}: expected Sequence_ID, Prediction and two scores") from None
+            if prediction not in ("virus", "others") or not (0 <= p_others <= 1 and 0 <= p_virus <= 1):
+                raise InputError(f"{path}: line {number}: expected virus/others and two probabilities")
             chunk = chunks.get(sequence_id[:-2])
-            if chunk is None or not chunk.has_frames:
+            frame = FRAMES.index(sequence_id[-2:]) if sequence_id[-2:] in FRAMES else -1
+            if chunk is None or frame < 0 or not chunk.frames >> frame & 1:
                 raise InputError(
-                    f"{path}: line {number}: {sequence_id!r} belongs to no chunk with kept frames in the chunks table"
+                    f"{path}: line {number}: {sequence_id!r} is not a kept frame of any chunk in the chunks table"
                 )
-            if sequence_id in seen:
+            if chunk.scored >> frame & 1:
                 raise InputError(f"{path}: line {number}: {sequence_id!r} occurs twice")
-            seen.add(sequence_id)
-            chunk.frames += 1
+            chunk.scored |= 1 << frame
             chunk.max_others = max(chunk.max_others, p_others)
             chunk.max_virus = max(chunk.max_virus, p_virus)
-            frames += 1
-            virus += prediction == "virus"
-    return frames, virus
+            summary.frames += 1
+            summary.frames_virus += prediction == "virus"
+            summary.virus_score_histogram[min(int(p_virus * BINS), BINS - 1)] += 1
+    unscored = [
+        chunk.chunk_id + frame
+        for chunk in chunks.values()
+        if chunk.frames != chunk.scored
+        for bit, frame in enumerate(FRAMES)
+        if (chunk.frames & ~chunk.scored) >> bit & 1
+    ]
+    if unscored:
+        raise InputError(
+            f"{path}: {len(unscored)} kept frame(s) of the chunks table have no prediction (first: {unscored[0]!r}): "
+            "a shard is missing from the predictions"
+        )
 
 
 def consensus_table(predictions_path: Path) -> str:
-    """The original's consensus file: pandas reads the predictions, groups by ID minus the frame suffix."""
+    """The original's consensus file: pandas reads the predictions, groups by ID minus the frame suffix.
+
+    The same pandas calls as the original, so its quirks carry over: an ID starting with '"' loses its quotes on
+    reading, and an ID with a '"' elsewhere is written quoted with the quote doubled.
+    """
     import pandas as pd
 
     table = pd.read_csv(predictions_path, sep="\t")
-    if table.empty:
+    if table.empty:  # the original crashes before this point when nothing is scored
         return "Modified_ID\tIs_Virus\n"
     table["Modified_ID"] = table["Sequence_ID"].str[:-2]
-    maxima = table.groupby("Modified_ID")[["score1", "score2"]].max()
+    maxima = table.groupby("Modified_ID")[["score1", "score2"]].max()  # sorted by Modified_ID, like the original
     result = pd.DataFrame({"Modified_ID": maxima.index, "Is_Virus": maxima["score2"] >= maxima["score1"]})
     return result.to_csv(sep="\t", index=False)
 
@@ -192,35 +220,40 @@ def summary_rows(contigs: OrderedDict[str, Contig]) -> str:
     )
 
 
-def report(predictions_path: str | Path, chunks_path: str | Path, outdir: str | Path) -> ReportSummary:
+def prepared_chunk_size(chunks_path: Path) -> int | None:
+    """The chunk size recorded in NAME.prepare.json next to NAME.chunks.tsv, when it is there."""
+    settings = chunks_path.with_name(chunks_path.name.removesuffix(".chunks.tsv") + ".prepare.json")
+    try:
+        size = json.loads(settings.read_text(encoding="utf-8")).get("chunk_size")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return size if isinstance(size, int) else None
+
+
+def report(
+    predictions_path: str | Path, chunks_path: str | Path, outdir: str | Path, chunk_size: int | None = None
+) -> ReportSummary:
     """Write the four report files into `outdir`; return the headline counts."""
     from virnucpro.report_html import render_report
 
     predictions_path, chunks_path, outdir = Path(predictions_path), Path(chunks_path), Path(outdir)
     contigs, chunks = read_chunks(chunks_path)
-    frames, frames_virus = add_predictions(predictions_path, chunks)
-    unpredicted = [c.chunk_id for c in chunks.values() if c.has_frames and not c.predicted]
-    if frames and unpredicted:
-        raise InputError(
-            f"{predictions_path}: {len(unpredicted)} chunk(s) with kept frames have no prediction (first: "
-            f"{unpredicted[0]!r}): a shard is missing from the predictions"
-        )
-    name = chunks_path.name.removesuffix(".chunks.tsv")
-    summary = ReportSummary(name=name, sequences=len(contigs), chunks=len(chunks), frames=frames)
-    summary.frames_virus = frames_virus
-    summary.chunks_with_frames = sum(c.has_frames for c in chunks.values())
-    summary.chunks_predicted = sum(c.predicted for c in chunks.values())
+    summary = ReportSummary(name=chunks_path.name.removesuffix(".chunks.tsv"), sequences=len(contigs))
+    add_predictions(predictions_path, chunks, summary)
+    summary.chunks = len(chunks)
+    summary.chunks_with_frames = sum(c.predicted for c in chunks.values())
     summary.viral_chunks = sum(c.viral for c in chunks.values())
-    summary.chunk_size = max((c.end - c.start for c in chunks.values()), default=0)
+    summary.chunk_size = chunk_size or prepared_chunk_size(chunks_path)
+    summary.longest_chunk = max((c.end - c.start for c in chunks.values()), default=0)
     for contig in contigs.values():
         summary.calls[contig.call] += 1
+    consensus = consensus_table(predictions_path)
     outdir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(outdir / CONSENSUS_NAME, consensus_table(predictions_path))
+    atomic_write_text(outdir / CONSENSUS_NAME, consensus)
     atomic_write_text(outdir / SUMMARY_TSV_NAME, summary_rows(contigs))
     atomic_write_text(outdir / "summary.json", json.dumps(asdict(summary), indent=2) + "\n")
-    with atomic_path(outdir / "report.html") as tmp:
-        tmp.write_text(render_report(summary, contigs, predictions_path), encoding="utf-8")
-    if not frames:
+    atomic_write_text(outdir / "report.html", render_report(summary, contigs))
+    if not summary.frames:
         log.warning("report: no chunk has a stop-free frame, so nothing was scored: every sequence is no_prediction")
     log.info("report: %d sequences (%s) -> %s", summary.sequences,
              ", ".join(f"{n} {k}" for k, n in summary.calls.items()), outdir / "report.html")  # fmt: skip
