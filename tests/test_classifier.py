@@ -199,7 +199,7 @@ def replace_pickle(path, data_pkl: bytes):
         (b"\x80\x02ctorch.nn.modules.activation\nReLU\n)\x81.",
          "refused: the file references torch.nn.modules.activation.ReLU, which a VirNucPro classifier never "
          "contains (nothing in it was executed)"),
-        (b"\x80\x02ctorch.nn.modules.linear\nLinear\n)\x81}b.", "holds a PickledLinear, not a VirNucPro classifier"),
+        (b"\x80\x02ctorch.nn.modules.linear\nLinear\n)\x81}b.", "holds a torch.nn.modules.linear.Linear, not a VirNucPro classifier"),
         (b"\x80\x02c__main__\nMLPClassifier\n)\x81}X\x08\x00\x00\x00_modules}sb.",
          "not a VirNucPro classifier (layers [], expected ['bn1', 'dropout', 'hidden_layer', 'output_layer'])"),
     ],

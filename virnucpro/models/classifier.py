@@ -146,7 +146,8 @@ def state_from_records(root: object, path: Path) -> tuple[dict[str, torch.Tensor
     if isinstance(root, dict) and root and all(isinstance(v, torch.Tensor) for v in root.values()):
         return {str(name): tensor.detach() for name, tensor in root.items()}, 1e-5  # torch.save(model.state_dict())
     if not isinstance(root, PickledMLPClassifier):
-        raise InputError(f"{path}: holds a {type(root).__name__}, not a VirNucPro classifier")
+        kind = root.pickled_name if isinstance(root, PickledModule) else type(root).__name__
+        raise InputError(f"{path}: holds a {kind}, not a VirNucPro classifier")
     modules = root.attributes.get("_modules")
     if not isinstance(modules, dict) or set(modules) != set(LAYERS):
         names = sorted(modules) if isinstance(modules, dict) else []
