@@ -137,6 +137,25 @@ def test_versions_go_to_the_topic_channel(processes):
         assert tools == expected, (name, tools)
 
 
+def test_every_module_has_an_nf_test_with_a_stub_case(processes):
+    for module in MODULES:
+        [name] = [n for n, p in processes.items() if f"process {n} {{" in module.read_text()]
+        test = (module.parent / "tests" / "main.nf.test").read_text()
+        assert f'process "{name}"' in test and 'options "-stub"' in test, module
+    pipeline = (ROOT / "tests" / "default.nf.test").read_text()
+    assert 'script "../main.nf"' in pipeline and 'options "-stub"' in pipeline
+
+
+def test_ci_runs_the_pipeline_where_nextflow_can_be_installed():
+    ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert re.search(r'NXF_VER: \["25\.10\.4"', ci)  # the version floor of manifest.nextflowVersion
+    assert re.search(r'setup-nf-test@v\d+\n\s+with:\n\s+version: "\d+\.\d+\.\d+"', ci)
+    for command in ("docker build -f containers/Dockerfile.cpu -t " + CPU_IMAGE, "nextflow lint ",
+                    "nextflow run . -profile test,docker --outdir results\n", " -resume ",
+                    "nextflow run . -profile test,docker -stub-run", "nf-test test --profile +docker", "make test"):  # fmt: skip
+        assert command in ci, command
+
+
 def test_workflows_and_modules_do_not_read_params():
     for path in [ROOT / "workflows" / "virnucpro.nf", *MODULES]:
         assert "params." not in path.read_text(), path
