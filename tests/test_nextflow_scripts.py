@@ -6,6 +6,7 @@ way Nextflow stages it, on the bundled demo data and test models: every declared
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,12 @@ from tests.nextflow_tools import extract, render
 
 MODELS = DATA / "models"
 SHARDS = ["shard_00001", "shard_00002"]  # demo.fa has 30 kept frames at 500 bp: two shards of up to 16
+CHAIN = [
+    "prepare",
+    *(f"{step}.{shard}" for shard in SHARDS for step in ("dnabert", "esm", "merge")),
+    "predict",
+    "report",
+]
 GPU = {"request": 1, "limit": 1}  # task.accelerator where the process_gpu label asks for a GPU
 
 
@@ -171,6 +178,13 @@ def test_one_sample_runs_through_every_script_block(plan):
     assert rows[0] == "Sequence_ID\tPrediction\tscore1\tscore2"
     assert [row.split("\t")[0] for row in rows[1:]] == frames and len(frames) == 30
     assert len((plan.root / "report" / "contig_summary.tsv").read_text().splitlines()) == 18  # 17 sequences
+    # -resume and `cache 'deep'` need outputs that depend only on the inputs: no work directory, no time stamp
+    stamp = re.compile(rb"20\d\d-\d\d-\d\d[T ]\d\d:\d\d")
+    for key in CHAIN:
+        for path in (plan.root / key).iterdir():
+            if path.is_file() and not path.is_symlink():
+                content = path.read_bytes()
+                assert str(plan.root).encode() not in content and not stamp.search(content), path
 
 
 def test_a_sample_without_kept_frames_is_reported_from_the_empty_table(plan):
