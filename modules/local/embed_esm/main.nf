@@ -11,6 +11,7 @@ process EMBED_ESM {
     output:
     tuple val(meta), path("*.esm.pt"), emit: embeddings
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
+    tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
     tuple val("${task.process}"), val('torch'), eval("python3 -c 'import torch; print(torch.__version__)'"), emit: versions_torch, topic: versions
     tuple val("${task.process}"), val('cuda'), eval("python3 -c 'import torch; print(torch.version.cuda)'"), emit: versions_cuda, topic: versions
     tuple val("${task.process}"), val('fair-esm'), eval("python3 -c 'import importlib.metadata as m; print(m.version(\"fair-esm\"))'"), emit: versions_fair_esm, topic: versions

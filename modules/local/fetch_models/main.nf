@@ -10,6 +10,7 @@ process FETCH_MODELS {
     path "models/esm2/esm2_t36_3B_UR50D.pt", emit: esm_weights
     path "models/classifier/${chunk_size}_model.pth", emit: classifier
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
+    tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
 
     script:
     def args = task.ext.args ?: ''

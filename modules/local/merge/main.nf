@@ -9,6 +9,7 @@ process MERGE {
     output:
     tuple val(meta), path("*.merged.pt"), emit: merged
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
+    tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
 
     script:
     def args = task.ext.args ?: ''

@@ -1,6 +1,6 @@
 process PREPARE {
     tag "${meta.id}"
-    label 'process_medium'
+    label 'process_low'
     container 'ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0'
 
     input:
@@ -14,6 +14,7 @@ process PREPARE {
     tuple val(meta), path("*.chunks.tsv"), emit: chunks
     tuple val(meta), path("*.prepare.json"), emit: summary
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
+    tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
 
     script:
     def args = task.ext.args ?: ''

@@ -12,6 +12,7 @@ process REPORT {
     tuple val(meta), path("summary.json"), emit: summary
     tuple val(meta), path("report.html"), emit: html
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
+    tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
 
     script:
     def args = task.ext.args ?: ''

@@ -1,0 +1,222 @@
+"""Each process's `script:` and `stub:` blocks, rendered with Groovy as Nextflow renders them (tools/nfrender.groovy,
+one JVM for all of them) with realistic meta and task bindings, then run with bash in a work directory staged the
+way Nextflow stages it, on the bundled demo data and test models: every declared output must appear.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, ROOT
+from tests.nextflow_tools import extract, render
+
+MODELS = DATA / "models"
+SHARDS = ["shard_00001", "shard_00002"]  # demo.fa has 30 kept frames at 500 bp: two shards of up to 16
+CHAIN = [
+    "prepare",
+    *(f"{step}.{shard}" for shard in SHARDS for step in ("dnabert", "esm", "merge")),
+    "predict",
+    "report",
+]
+GPU = {"request": 1, "limit": 1}  # task.accelerator where the process_gpu label asks for a GPU
+
+
+@dataclass
+class Task:
+    """One rendered block and the work directory it runs in."""
+
+    name: str
+    workdir: Path
+    spec: dict
+    rendered: dict | None = None
+
+
+def task_binding(process: str, accelerator: dict | None = None, args: str | None = None) -> dict:
+    return {"process": f"VIRNUCPRO:{process}", "index": 1, "attempt": 1, "cpus": 2, "memory": "12 GB",
+            "accelerator": accelerator, "ext": {"args": args} if args else {}}  # fmt: skip
+
+
+def stage(workdir: Path, files: dict[str, Path]) -> None:
+    """Nextflow's staging: a symbolic link per input, under the name the process gives it."""
+    for name, source in files.items():
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / name).symlink_to(source)
+
+
+class Plan:
+    """Every task of one sample's run through the pipeline, plus stubs and render-only variants."""
+
+    def __init__(self, processes: dict[str, dict], root: Path) -> None:
+        self.processes, self.root, self.tasks = processes, root, {}
+
+    def add(self, key: str, name: str, bindings: dict, files: dict[str, Path] | None = None, block: str = "script",
+            accelerator: dict | None = None, args: str | None = None) -> Path:  # fmt: skip
+        workdir = self.root / key
+        workdir.mkdir(parents=True)
+        stage(workdir, files or {})
+        process = self.processes[name]
+        spec = {"name": key, "script": process[block], "outputs": process["outputs"],
+                "bindings": {"task": task_binding(name, accelerator, args), **bindings}}  # fmt: skip
+        self.tasks[key] = Task(key, workdir, spec)
+        return workdir
+
+
+def build_plan(processes: dict[str, dict], root: Path) -> Plan:
+    plan = Plan(processes, root)
+    demo_fa, no_frames_fa = DATA / "demo" / "demo.fa", DATA / "nextflow" / "no_frames.fa"
+    prepare = plan.add("prepare", "PREPARE", {"meta": {"id": "demo"}, "fasta": "demo.fa", "chunk_size": 500,
+                                              "shard_size": 16}, {"demo.fa": demo_fa})  # fmt: skip
+    plan.add("prepare_no_frames", "PREPARE", {"meta": {"id": "no_frames"}, "fasta": "no_frames.fa",
+                                              "chunk_size": 500, "shard_size": 16}, {"no_frames.fa": no_frames_fa})  # fmt: skip
+    merged = {}
+    for shard in SHARDS:
+        key = f"demo.{shard}"
+        meta = {"id": key, "sample": "demo", "shard_id": shard, "n_shards": len(SHARDS)}
+        dna = plan.add(f"dnabert.{shard}", "EMBED_DNABERT", {"meta": meta, "fna": f"{key}.fna", "model": "dnabert_s"},
+                       {f"{key}.fna": prepare / f"{key}.fna", "dnabert_s": MODELS / "dnabert_s"})  # fmt: skip
+        esm = plan.add(f"esm.{shard}", "EMBED_ESM", {"meta": meta, "faa": f"{key}.faa", "weights": "esm.pt"},
+                       {f"{key}.faa": prepare / f"{key}.faa", "esm.pt": MODELS / "esm2_t2_64_test.pt"})  # fmt: skip
+        merge = plan.add(f"merge.{shard}", "MERGE", {"meta": meta, "dnabert": "a.pt", "esm": "b.pt"},
+                         {"a.pt": dna / f"{key}.dnabert.pt", "b.pt": esm / f"{key}.esm.pt"})  # fmt: skip
+        merged[f"merged/{key}.merged.pt"] = merge / f"{key}.merged.pt"
+    predict = plan.add("predict", "PREDICT", {"meta": {"id": "demo"}, "merged": list(merged),
+                                              "classifier": "500_model.pth", "chunk_size": 500},
+                       {**merged, "500_model.pth": MODELS / "500_model.pth"})  # fmt: skip
+    plan.add("report", "REPORT", {"meta": {"id": "demo"}, "predictions": "prediction_results.tsv",
+                                  "chunks": "demo.chunks.tsv"},
+             {"prediction_results.tsv": predict / "prediction_results.tsv",
+              "demo.chunks.tsv": prepare / "demo.chunks.tsv"})  # fmt: skip
+    plan.add("report_no_frames", "REPORT", {"meta": {"id": "no_frames"}, "predictions": "NO_PREDICTIONS.tsv",
+                                            "chunks": "no_frames.chunks.tsv"},
+             {"NO_PREDICTIONS.tsv": ROOT / "assets" / "NO_PREDICTIONS.tsv",
+              "no_frames.chunks.tsv": root / "prepare_no_frames" / "no_frames.chunks.tsv"})  # fmt: skip
+    for name, bindings in STUB_BINDINGS.items():
+        plan.add(f"stub.{name}", name, bindings, block="stub")
+    for name in ("EMBED_DNABERT", "EMBED_ESM"):  # rendered only: there is no GPU here
+        plan.add(f"gpu.{name}", name, STUB_BINDINGS[name], accelerator=GPU, args="--batch-tokens 4096")
+    plan.add("fetch_models", "FETCH_MODELS", {"chunk_size": 300})
+    return plan
+
+
+STUB_BINDINGS = {
+    "PREPARE": {"meta": {"id": "s"}, "fasta": "s.fa", "chunk_size": 500, "shard_size": 7},
+    "EMBED_DNABERT": {"meta": {"id": "s.shard_00001"}, "fna": "x.fna", "model": "m"},
+    "EMBED_ESM": {"meta": {"id": "s.shard_00001"}, "faa": "x.faa", "weights": "m.pt"},
+    "MERGE": {"meta": {"id": "s.shard_00001"}, "dnabert": "a.pt", "esm": "b.pt"},
+    "PREDICT": {"meta": {"id": "s"}, "merged": ["merged/a.pt"], "classifier": "c.pth", "chunk_size": 500},
+    "REPORT": {"meta": {"id": "s"}, "predictions": "p.tsv", "chunks": "c.tsv"},
+    "FETCH_MODELS": {"chunk_size": 500},
+}
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory) -> Plan:
+    processes = {}
+    for content in extract(sorted((ROOT / "modules" / "local").glob("*/main.nf"))).values():
+        processes |= {process["name"]: process for process in content["processes"]}
+    root = tmp_path_factory.mktemp("tasks")
+    built = build_plan(processes, root)
+    for task, rendered in zip(built.tasks.values(), render([t.spec for t in built.tasks.values()], root), strict=True):
+        assert rendered["name"] == task.name
+        task.rendered = rendered
+    return built
+
+
+def run_block(command: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """bash as Nextflow runs a task (process.shell), with bin/ and the test environment's python on PATH."""
+    path = f"{ROOT / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+    return subprocess.run(["bash", "-C", "-e", "-u", "-o", "pipefail", "-c", command], cwd=workdir, capture_output=True,
+                          text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT), "PATH": path})  # fmt: skip
+
+
+VERSIONS: dict[str, str] = {}  # the same few version commands everywhere: each runs once
+
+
+def execute(task: Task) -> None:
+    done = run_block(task.rendered["command"], task.workdir)
+    assert done.returncode == 0, (task.name, task.rendered["command"], done.stderr)
+    for output in task.rendered["outputs"]:
+        for pattern in output["paths"]:
+            assert output["optional"] or list(task.workdir.glob(pattern)), (task.name, pattern)
+        for command in output["evals"]:
+            if command not in VERSIONS:
+                found = run_block(command, task.workdir)
+                assert found.returncode == 0, (task.name, command, found.stderr)
+                VERSIONS[command] = found.stdout.strip()
+            assert VERSIONS[command] and "\n" not in VERSIONS[command], (task.name, command, VERSIONS[command])
+
+
+def execute_all(plan: Plan, keys: list[str]) -> None:
+    with ThreadPoolExecutor(max_workers=2) as pool:  # independent tasks, as Nextflow would run them
+        list(pool.map(execute, [plan.tasks[key] for key in keys]))
+
+
+def test_one_sample_runs_through_every_script_block(plan):
+    execute_all(plan, ["prepare", "prepare_no_frames"])
+    manifest = (plan.root / "prepare" / "demo.manifest.tsv").read_text().splitlines()
+    assert [row.split("\t")[0] for row in manifest[1:]] == SHARDS
+    execute_all(plan, [f"{step}.{shard}" for shard in SHARDS for step in ("dnabert", "esm")])
+    execute_all(plan, [f"merge.{shard}" for shard in SHARDS])
+    execute_all(plan, ["predict"])
+    execute_all(plan, ["report", "report_no_frames"])
+    # PREDICT got the shards in order: its rows are the kept frames in manifest order
+    frames = [
+        line[1:]
+        for shard in SHARDS
+        for line in (plan.root / "prepare" / f"demo.{shard}.fna").read_text().splitlines()
+        if line.startswith(">")
+    ]
+    rows = (plan.root / "predict" / "prediction_results.tsv").read_text().splitlines()
+    assert rows[0] == "Sequence_ID\tPrediction\tscore1\tscore2"
+    assert [row.split("\t")[0] for row in rows[1:]] == frames and len(frames) == 30
+    assert len((plan.root / "report" / "contig_summary.tsv").read_text().splitlines()) == 18  # 17 sequences
+    # -resume and `cache 'deep'` need outputs that depend only on the inputs: no work directory, no time stamp
+    stamp = re.compile(rb"20\d\d-\d\d-\d\d[T ]\d\d:\d\d")
+    for key in CHAIN:
+        for path in (plan.root / key).iterdir():
+            if path.is_file() and not path.is_symlink():
+                content = path.read_bytes()
+                assert str(plan.root).encode() not in content and not stamp.search(content), path
+
+
+def test_a_sample_without_kept_frames_is_reported_from_the_empty_table(plan):
+    if not (plan.root / "report_no_frames" / "contig_summary.tsv").exists():
+        execute_all(plan, ["prepare_no_frames"])
+        execute_all(plan, ["report_no_frames"])
+    prepare = plan.root / "prepare_no_frames"
+    assert (prepare / "no_frames.manifest.tsv").read_text() == "shard_id\tn_sequences\tn_residues\tfna\tfaa\n"
+    assert not list(prepare.glob("*.shard_*"))  # PREPARE's optional `shards` output is absent: no GPU task
+    summary = (plan.root / "report_no_frames" / "contig_summary.tsv").read_text().splitlines()
+    assert len(summary) == 2 and summary[1].startswith("stops_only\t") and summary[1].endswith("\tno_prediction")
+    consensus = plan.root / "report_no_frames" / "prediction_results_highestscore.tsv"
+    assert consensus.read_text() == "Modified_ID\tIs_Virus\n"
+
+
+def test_stubs_make_every_declared_output(plan):
+    execute_all(plan, [f"stub.{name}" for name in STUB_BINDINGS])
+
+
+def test_gpu_tasks_insist_on_cuda_and_pass_ext_args(plan):
+    for name, shard in (("EMBED_DNABERT", "dnabert"), ("EMBED_ESM", "esm")):
+        gpu = plan.tasks[f"gpu.{name}"].rendered["command"].split()
+        assert gpu[gpu.index("--device") + 1] == "cuda" and gpu[-2:] == ["--batch-tokens", "4096"], gpu
+        cpu = plan.tasks[f"{shard}.{SHARDS[0]}"].rendered["command"].split()
+        assert cpu[cpu.index("--device") + 1] == "auto", cpu
+
+
+def test_fetch_models_command_and_outputs(plan):
+    """FETCH_MODELS needs a network; its command and declared outputs are checked against fetch-models instead."""
+    from virnucpro.fetch_models import ESM_FILES
+
+    rendered = plan.tasks["fetch_models"].rendered
+    assert rendered["command"].split() == ["virnucpro", "fetch-models", "--dest", "models"]
+    paths = [path for output in rendered["outputs"] for path in output["paths"]]
+    assert paths == ["models/dnabert_s", f"models/esm2/{Path(ESM_FILES[0]).name}", "models/classifier/300_model.pth"]
