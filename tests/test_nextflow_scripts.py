@@ -90,11 +90,11 @@ def build_plan(processes: dict[str, dict], root: Path) -> Plan:
     predict = plan.add("predict", "PREDICT", {"meta": {"id": "demo"}, "merged": list(merged),
                                               "classifier": "500_model.pth", "chunk_size": 500},
                        {**merged, "500_model.pth": MODELS / "500_model.pth"})  # fmt: skip
-    plan.add("report", "REPORT", {"meta": {"id": "demo"}, "predictions": "prediction_results.tsv",
+    plan.add("report", "REPORT", {"meta": {"id": "demo"}, "chunk_size": 500, "predictions": "prediction_results.tsv",
                                   "chunks": "demo.chunks.tsv"},
              {"prediction_results.tsv": predict / "prediction_results.tsv",
               "demo.chunks.tsv": prepare / "demo.chunks.tsv"})  # fmt: skip
-    plan.add("report_no_frames", "REPORT", {"meta": {"id": "no_frames"}, "predictions": "NO_PREDICTIONS.tsv",
+    plan.add("report_no_frames", "REPORT", {"meta": {"id": "no_frames"}, "chunk_size": 500, "predictions": "NO_PREDICTIONS.tsv",
                                             "chunks": "no_frames.chunks.tsv"},
              {"NO_PREDICTIONS.tsv": ROOT / "assets" / "NO_PREDICTIONS.tsv",
               "no_frames.chunks.tsv": root / "prepare_no_frames" / "no_frames.chunks.tsv"})  # fmt: skip
@@ -112,7 +112,7 @@ STUB_BINDINGS = {
     "EMBED_ESM": {"meta": {"id": "s.shard_00001"}, "faa": "x.faa", "weights": "m.pt"},
     "MERGE": {"meta": {"id": "s.shard_00001"}, "dnabert": "a.pt", "esm": "b.pt"},
     "PREDICT": {"meta": {"id": "s"}, "merged": ["merged/a.pt"], "classifier": "c.pth", "chunk_size": 500},
-    "REPORT": {"meta": {"id": "s"}, "predictions": "p.tsv", "chunks": "c.tsv"},
+    "REPORT": {"meta": {"id": "s"}, "predictions": "p.tsv", "chunks": "c.tsv", "chunk_size": 500},
     "FETCH_MODELS": {"chunk_size": 500},
 }
 

@@ -64,7 +64,7 @@ workflow VIRNUCPRO {
         .map { meta, predictions -> [meta.id, predictions] }
         .join(PREPARE.out.chunks.map { meta, chunks -> [meta.id, meta, chunks] }, failOnDuplicate: true, failOnMismatch: true)
         .map { _id, predictions, meta, chunks -> [meta, predictions, chunks] }
-    REPORT(ch_report_input)
+    REPORT(ch_report_input, chunk_size)
 
     emit:
     predictions = PREDICT.out.predictions // channel: [ val(meta), path(prediction_results.tsv) ]

@@ -5,6 +5,7 @@ process REPORT {
 
     input:
     tuple val(meta), path(predictions), path(chunks)
+    val chunk_size
 
     output:
     tuple val(meta), path("prediction_results_highestscore.tsv"), emit: consensus
@@ -20,6 +21,7 @@ process REPORT {
     report \\
         --predictions ${predictions} \\
         --chunks ${chunks} \\
+        --chunk-size ${chunk_size} \\
         --outdir . \\
         ${args}
     """
