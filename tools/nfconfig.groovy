@@ -5,13 +5,15 @@
 // QUERIES: [{"profiles": "gpu,docker", "configs": ["nextflow.config", ...], "params": {command-line params},
 //            "root": pipeline directory (default: the current one),
 //            "processes": {"EMBED_ESM": ["process_medium", "process_gpu"]}, "directives": ["accelerator", ...],
-//            "settings": ["docker.runOptions", ...]}]
+//            "settings": ["docker.runOptions", ...],
+//            "env": {launch environment seen by `env()`}, "nextflow": "25.10.4" (workflow.nextflow.version),
+//            "nvidia_gpus": GPUs the head node shows in /proc/driver/nvidia/gpus (default 0)}]
 // The rules follow Nextflow's ConfigDsl (parser v2): statements apply in order; the `profiles` block applies the
 // chosen profiles in command-line order at its own position; `includeConfig` merges a file at the current
 // scope; command-line params win over config params; `-c` files apply after the first config. Values are
 // evaluated when assigned, closures when a task asks for them: process-wide settings, then `withLabel`
 // selectors, then `withName` selectors, each in config order. Values plain Groovy cannot evaluate (`6.GB`)
-// are kept as their source text.
+// are kept as their source text. A closure that throws gives {"error": message} for that directive.
 
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
@@ -43,6 +45,39 @@ class Quantity {
     Number.metaClass."get${unit}" = { -> new Quantity(amount: delegate, unit: unit) }
 }
 
+/** workflow.nextflow.version: Nextflow's VersionNumber rules (tokens split on '.' and '-', numbers compared as
+ *  numbers and the rest as text, missing tokens are '0'), for the comparisons a config makes. */
+class EngineVersion {
+    String text
+    String toString() { text }
+    int compareTo(String other) {
+        List<String> mine = text.tokenize('.-'), theirs = other.tokenize('.-')
+        while( mine.size() < theirs.size() ) mine << '0'
+        while( theirs.size() < mine.size() ) theirs << '0'
+        for( int i = 0; i < mine.size(); i++ ) {
+            int order = mine[i].isInteger() && theirs[i].isInteger() ? mine[i].toInteger() <=> theirs[i].toInteger() : mine[i] <=> theirs[i]
+            if( order ) return order
+        }
+        0
+    }
+    boolean matches(String condition) {
+        condition.tokenize(',').every { check ->
+            def m = check.trim() =~ /^([!<=>]*)\s*(\S+)$/
+            if( !m ) throw new IllegalArgumentException("Not a valid version check condition: ${check}")
+            int order = compareTo(m[0][2] as String)
+            switch( m[0][1] ?: '=' ) {
+                case ['=', '==']: return order == 0
+                case '<': return order < 0
+                case '<=': return order <= 0
+                case '>': return order > 0
+                case '>=': return order >= 0
+                case ['!=', '<>']: return order != 0
+                default: throw new IllegalArgumentException("Not a version check operator: ${m[0][1]}")
+            }
+        }
+    }
+}
+
 /** A value plain Groovy cannot evaluate outside Nextflow: kept as source. */
 class Unevaluated {
     String source
@@ -56,6 +91,8 @@ class Resolver {
     Map cliParams
     List<String> profiles
     File projectDir
+    Map<String, String> environment = [:]
+    EngineVersion engine = new EngineVersion(text: '25.10.4')
 
     /** The source text a node spans (nf-lang positions: 1-based, end column exclusive). */
     static String sourceOf(List<String> lines, ASTNode node) {
@@ -74,7 +111,8 @@ class Resolver {
 
     Object evaluate(String source, Map variables) {
         def binding = new Binding([params: target.params, projectDir: projectDir.path, baseDir: projectDir.path,
-                                   launchDir: new File('.').canonicalPath] + variables)
+                                   launchDir: new File('.').canonicalPath, env: { String name -> environment[name] }]
+                                  + variables)
         def compiled = COMPILED.computeIfAbsent(source, { s -> SHELL.parse("(${s})").class })
         InvokerHelper.createScript(compiled, binding).run()
     }
@@ -144,17 +182,29 @@ class Resolver {
         process.each { k, v -> if (k.startsWith('withLabel:') && labels.any { l -> matches(k - 'withLabel:', l) }) raw += v }
         process.each { k, v -> if (k.startsWith('withName:') && [name, "VIRNUCPRO:${name}"].any { n -> matches(k - 'withName:', n) }) raw += v }
         def engines = enabledEngines()
-        def workflow = [profile: profiles.join(','), containerEngine: engines ? engines[0] : null]
-        def task = [process: name, attempt: 1, ext: [:]]
+        def workflow = [profile: profiles.join(','), containerEngine: engines ? engines[0] : null, nextflow: [version: engine]]
+        def task = [process: name, attempt: 1, ext: [:], executor: raw['executor']]
         def value = { String key ->
             def v = raw[key]
             v instanceof Deferred ? evaluate(v.source, [workflow: workflow, task: task]).call() : v
         }
-        def accelerator = value('accelerator')
+        def failed = [:]
+        def attempt = { String key ->
+            try {
+                value(key)
+            } catch( IllegalStateException error ) {
+                failed[key] = [error: error.message]
+                null
+            }
+        }
+        def accelerator = attempt('accelerator')
         task.accelerator = accelerator instanceof Number ? [request: accelerator, limit: accelerator]
             : accelerator instanceof Map ? [request: accelerator.request ?: accelerator.limit] + accelerator
             : accelerator  // as Nextflow's AcceleratorResource: a number or a limit alone sets both
-        wanted.collectEntries { key -> [key, key == 'accelerator' ? task.accelerator : value(key)] }
+        wanted.collectEntries { key ->
+            def got = key == 'accelerator' ? task.accelerator : attempt(key)
+            [key, failed[key] ?: got]
+        }
     }
 
     /** Nextflow's selector rule: a regular expression on the whole name, `!` negates. */
@@ -172,11 +222,21 @@ Object plain(Object value) {
     value
 }
 
+// the config reads the head node's GPUs from /proc/driver/nvidia/gpus: a query sets how many there are
+def realList = File.metaClass.getMetaMethod('list', [] as Class[])
+def nvidiaGpus = 0
+File.metaClass.list = { ->
+    delegate.path == '/proc/driver/nvidia/gpus' ? (nvidiaGpus ? (0..<nvidiaGpus).collect { i -> "0000:0${i}:00.0" } as String[] : null)
+        : realList.invoke(delegate)
+}
+
 def queries = new JsonSlurper().parse(new File(args[0]))
 def results = queries.collect { query ->
+    nvidiaGpus = query.nvidia_gpus ?: 0
     def projectDir = new File(query.root ?: '.').canonicalFile
     def resolver = new Resolver(cliParams: query.params ?: [:], profiles: (query.profiles ?: '').tokenize(','),
-                                projectDir: projectDir)
+                                projectDir: projectDir, environment: query.env ?: [:],
+                                engine: new EngineVersion(text: query.nextflow ?: '25.10.4'))
     resolver.target.params.putAll(query.params ?: [:])
     (query.configs ?: ['nextflow.config']).each { path -> resolver.apply(new File(projectDir, path)) }
     [
