@@ -5,6 +5,7 @@ way Nextflow stages it, on the bundled demo data and test models: every declared
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import nf_snapshots
 from tests.conftest import DATA, ROOT
 from tests.nextflow_tools import extract, render
 
@@ -103,6 +105,8 @@ def build_plan(processes: dict[str, dict], root: Path) -> Plan:
     for name in ("EMBED_DNABERT", "EMBED_ESM"):  # rendered only: there is no GPU here
         plan.add(f"gpu.{name}", name, STUB_BINDINGS[name], accelerator=GPU, args="--batch-tokens 4096")
     plan.add("fetch_models", "FETCH_MODELS", {"chunk_size": 300})
+    for index, case in enumerate(nf_snapshots.CASES):  # the inputs of the nf-test cases that take a snapshot
+        plan.add(f"snap.{index}", case.process, case.bindings, case.staged, block=case.block)
     return plan
 
 
@@ -130,10 +134,13 @@ def plan(tmp_path_factory) -> Plan:
     return built
 
 
+PROCESS_SHELL = ["/bin/bash", "-e", "-u", "-o", "pipefail"]  # nextflow.config process.shell (test_nextflow.py)
+
+
 def run_block(command: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     """bash as Nextflow runs a task (process.shell), with bin/ and the test environment's python on PATH."""
     path = f"{ROOT / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
-    return subprocess.run(["bash", "-C", "-e", "-u", "-o", "pipefail", "-c", command], cwd=workdir, capture_output=True,
+    return subprocess.run(["bash", *PROCESS_SHELL[1:], "-c", command], cwd=workdir, capture_output=True,
                           text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT), "PATH": path})  # fmt: skip
 
 
@@ -220,3 +227,24 @@ def test_fetch_models_command_and_outputs(plan):
     assert rendered["command"].split() == ["virnucpro", "fetch-models", "--dest", "models"]
     paths = [path for output in rendered["outputs"] for path in output["paths"]]
     assert paths == ["models/dnabert_s", f"models/esm2/{Path(ESM_FILES[0]).name}", "models/classifier/300_model.pth"]
+
+
+def test_nf_test_snapshots_are_what_the_blocks_produce(plan):
+    """Each committed main.nf.test.snap holds what its test's outputs are (tests/nf_snapshots.py)."""
+    keys = [f"snap.{index}" for index in range(len(nf_snapshots.CASES))]
+    execute_all(plan, keys)
+    results = {
+        (case.module, case.test): nf_snapshots.content(case, plan.tasks[key].rendered["outputs"], plan.tasks[key].workdir)
+        for case, key in zip(nf_snapshots.CASES, keys, strict=True)
+    }
+    if os.environ.get("UPDATE_NF_SNAPSHOTS"):
+        nf_snapshots.write(results)
+    for module in sorted({case.module for case in nf_snapshots.CASES}):
+        snaps = json.loads(nf_snapshots.snap_path(module).read_text())
+        cases = [case for case in nf_snapshots.CASES if case.module == module]
+        assert sorted(snaps) == sorted(case.test for case in cases), module
+        tests = (nf_snapshots.snap_path(module).parent / "main.nf.test").read_text().split('    test("')[1:]
+        for case in cases:
+            assert snaps[case.test]["content"] == results[(module, case.test)], (module, case.test)
+            [block] = [t for t in tests if t.startswith(case.test + '")')]
+            assert nf_snapshots.snapshot_call(case) in block, (module, case.test)
