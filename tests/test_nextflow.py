@@ -26,7 +26,7 @@ from tests.nextflow_tools import extract, groovy, resolve
 
 MODULES = sorted((ROOT / "modules" / "local").glob("*/main.nf"))
 BASE_CONFIG = (ROOT / "conf" / "base.config").read_text()
-PIPELINE_FILES = ["main.nf", "nextflow.config", "workflows", "modules", "conf", "assets"]
+PIPELINE_FILES = ["main.nf", "nextflow.config", "workflows", "subworkflows", "modules", "conf", "assets"]
 GPU_PROCESSES = {"EMBED_DNABERT", "EMBED_ESM"}
 CPU_IMAGE = "ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0"
 
@@ -109,7 +109,8 @@ def test_lint_catches_planted_faults(lint, fault):
 
 
 def test_every_process_follows_the_module_conventions(processes):
-    assert set(processes) == {"PREPARE", "EMBED_DNABERT", "EMBED_ESM", "MERGE", "PREDICT", "REPORT", "FETCH_MODELS"}
+    assert set(processes) == {"PREPARE", "EMBED_DNABERT", "EMBED_ESM", "MERGE", "PREDICT", "REPORT", "FETCH_MODELS",
+                              "MULTIQC"}  # fmt: skip
     defined_labels = set(re.findall(r"withLabel: '(\w+)'", BASE_CONFIG))
     for name, process in processes.items():
         if name != "FETCH_MODELS":  # the only process without a sample
@@ -117,17 +118,39 @@ def test_every_process_follows_the_module_conventions(processes):
             assert process["inputs"][0].startswith("tuple val(meta), path("), name
         assert labels(process) and set(labels(process)) <= defined_labels, (name, labels(process))
         assert ("process_gpu" in labels(process)) == (name in GPU_PROCESSES), name
-        [container] = directive(process, "container")
-        image = re.fullmatch(r"container '(ghcr\.io/virnucpro-nf/virnucpro-(cpu|gpu)):(\d+\.\d+\.\d+)'", container)
-        assert image, container  # pinned by a version tag, never latest
-        assert (image.group(2) == "gpu") == (name in GPU_PROCESSES), name
+        # nf-core's module rules: the `when:` condition unchanged, a conda environment next to the module
+        assert process["when"].split() == ["when:", "task.ext.when", "==", "null", "||", "task.ext.when"], name
+        assert directive(process, "conda") == ['conda "${moduleDir}/environment.yml"'], name
         assert process["stub"] and process["stub"].startswith("stub:"), name
         assert "task.ext.args" in process["script"], name
         assert "params." not in json.dumps(process), name
+        [container] = directive(process, "container")
+        if name == "MULTIQC":  # nf-core's MultiQC images (Seqera containers), pinned by version and build
+            assert re.search(r"'community\.wave\.seqera\.io/library/multiqc:1\.35--[0-9a-f]{16}'", container)
+            assert re.search(
+                r"'https://community-cr-prod\.seqera\.io/docker/registry/v2/blobs/sha256/\S+/data'", container
+            )
+            continue
+        image = re.fullmatch(r"container '(ghcr\.io/virnucpro-nf/virnucpro-(cpu|gpu)):(\d+\.\d+\.\d+)'", container)
+        assert image, container  # pinned by a version tag, never latest
+        assert (image.group(2) == "gpu") == (name in GPU_PROCESSES), name
+
+
+def test_multiqc_is_the_last_step_and_stays_off_the_versions_topic(processes):
+    """MultiQC reads the versions topic, so its own version must not go to that topic (it would wait for itself)."""
+    outputs = processes["MULTIQC"]["outputs"]
+    assert not [o for o in outputs if "topic:" in o]
+    assert [o for o in outputs if o.startswith("tuple val(\"${task.process}\"), val('multiqc'), eval(")]
+    report = (ROOT / "subworkflows" / "local" / "multiqc_report" / "main.nf").read_text()
+    assert "channel.topic('versions')" in report and ".collect()" in report
+    main = (ROOT / "main.nf").read_text()
+    assert main.index("VIRNUCPRO_PREDICTION(") < main.index("MULTIQC_REPORT(") < main.index("PIPELINE_COMPLETION(")
 
 
 def test_versions_go_to_the_topic_channel(processes):
     for name, process in processes.items():
+        if name == "MULTIQC":
+            continue  # test_multiqc_is_the_last_step_and_stays_off_the_versions_topic
         tools = {m.group(1) for o in process["outputs"] if (m := re.search(r"val\('([\w-]+)'\), eval\(", o))}
         assert all("topic: versions" in o for o in process["outputs"] if "eval(" in o), name
         expected = {"virnucpro", "python"} | (
@@ -189,6 +212,12 @@ def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
         words = " ".join(lines[lines.index(command) :]).split()
         if words[0] == "virnucpro":  # the package CLI: bin/virnucpro SUBCOMMAND
             script, subcommand, flags = ROOT / "bin" / "virnucpro", [words[1]], words[2:]
+        elif words[0] == "multiqc":  # MULTIQC: the test environment's multiqc, the container's version
+            script, subcommand, flags = (
+                Path(shutil.which("multiqc", path=str(Path(sys.executable).parent))),
+                [],
+                words[1:],
+            )
         else:
             script, subcommand, flags = ROOT / "bin" / words[0], [], words[1:]
         assert script.is_file(), (name, script)
@@ -198,7 +227,7 @@ def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
         unknown = [f for f in flags if not re.search(re.escape(f) + r"(?![\w-])", help_text)]
         assert not unknown, (name, script.name, unknown)
         checked.add(script.name)
-    assert checked == {"prepare", "embed-dnabert", "embed-esm", "merge", "predict", "report", "virnucpro"}
+    assert checked == {"prepare", "embed-dnabert", "embed-esm", "merge", "predict", "report", "virnucpro", "multiqc"}
 
 
 # --------------------------------------------------------------------------------------------------- configuration
@@ -354,6 +383,11 @@ def test_pipeline_info_reports_and_version_floor():
 # ---------------------------------------------------------------------------------------------------------- schema
 
 
+# Defaults computed when a run starts. The nf-core template's time stamp: Nextflow evaluates it (Date.format is in
+# groovy-dateutil, which Nextflow ships); the resolver's jar lacks that module, so it keeps the expression's text.
+DYNAMIC_DEFAULTS = {"trace_report_suffix": "new java.util.Date().format('yyyy-MM-dd_HH-mm-ss')"}
+
+
 def test_schema_is_valid_and_agrees_with_the_config(resolved):
     schema = json.loads((ROOT / "nextflow_schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)  # nf-schema's own keywords (exists, ...) are tolerated
@@ -364,7 +398,9 @@ def test_schema_is_valid_and_agrees_with_the_config(resolved):
     assert sorted(properties) == sorted(params)
     for name, spec in properties.items():
         assert spec.get("description") and spec.get("help_text"), name
-        if "default" in spec:
+        if name in DYNAMIC_DEFAULTS:  # computed when the run starts: no default in the schema
+            assert "default" not in spec and params[name] == DYNAMIC_DEFAULTS[name], (name, params[name])
+        elif "default" in spec:
             jsonschema.validate(spec["default"], spec)  # the default type-checks against its own subschema
             assert spec["default"] == params[name], name
         else:

@@ -1,5 +1,7 @@
 process FETCH_MODELS {
     label 'process_single'
+
+    conda "${moduleDir}/environment.yml"
     container 'ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0'
 
     input:
@@ -11,6 +13,9 @@ process FETCH_MODELS {
     path "models/classifier/${chunk_size}_model.pth", emit: classifier
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
     tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
