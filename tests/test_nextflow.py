@@ -373,7 +373,7 @@ def test_base_config_caps_resources_and_retries_like_nf_core():
 def test_pipeline_info_reports_and_version_floor():
     config = (ROOT / "nextflow.config").read_text()
     for report in ("timeline", "report", "trace", "dag"):
-        block = re.search(rf"^{report} \{{(.*?)^\}}", config, re.S | re.M).group(1)
+        block = re.search("^" + report + r" \{(.*?)^\}", config, re.S | re.M).group(1)
         assert "enabled   = true" in block and "${params.outdir}/pipeline_info/" in block, report
         assert "${params.trace_report_suffix}" in block, report
     assert "nextflowVersion = '!>=25.10.4'" in config

@@ -16,7 +16,7 @@ process MULTIQC {
     tuple val(meta), path("*.html"), emit: report
     tuple val(meta), path("*_data"), emit: data
     tuple val(meta), path("*_plots"), emit: plots, optional: true
-    // not on the versions topic: MultiQC reads that topic, so it would wait for itself
+    // MultiQC's own version is not sent to the versions topic, which MultiQC reads: it would wait for itself
     tuple val("${task.process}"), val('multiqc'), eval('multiqc --version | sed "s/.* //"'), emit: versions
 
     when:
