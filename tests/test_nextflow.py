@@ -235,6 +235,7 @@ def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
 ENGINE_FLAGS = {"docker": "--gpus all", "podman": "--gpus all", "singularity": "--nv", "apptainer": "--nv"}
 RUN_OPTIONS = [f"{engine}.runOptions" for engine in ENGINE_FLAGS]
 DIRECTIVES = ["accelerator", "containerOptions", "container", "queue", "clusterOptions", "machineType", "executor"]
+SITE_CONFIGS = ROOT / "tests" / "data" / "nf-core" / "configs"
 CONFIG_FAULTS = {  # planted in copies of the pipeline: the resolution checks below must notice them
     "gpu_sets_run_options": ("nextflow.config", "        docker.envWhitelist      = 'CUDA_VISIBLE_DEVICES'\n",
                              "        docker.envWhitelist      = 'CUDA_VISIBLE_DEVICES'\n"
@@ -263,6 +264,15 @@ QUERIES = {
     "slurm": {"profiles": "gpu,apptainer", "configs": ["nextflow.config", "conf/slurm_gpu.config"]},
     "slurm_cpu": {"profiles": "apptainer", "configs": ["nextflow.config", "conf/slurm_gpu.config"]},
     "no_profile": {"profiles": ""},
+    # an nf-core/configs site (tests/data/nf-core/), loaded the way nextflow.config loads nf-core/configs
+    **{
+        f"{first},mccleary": {
+            "params": {"custom_config_base": str(SITE_CONFIGS)},
+            "settings": [*RUN_OPTIONS, "process.resourceLimits", "executor.name"],
+        }
+        for first in ("test", "gpu")
+    },
+    "mccleary_offline": {"profiles": "mccleary"},  # the default base is a URL, skipped under NXF_OFFLINE
 }
 
 
@@ -362,6 +372,35 @@ def test_slurm_example_asks_slurm_for_the_gpu(resolved):
     assert (gpu["queue"], gpu["clusterOptions"], gpu["containerOptions"]) == ("gpu", "--gres=gpu:1", "--nv")
     assert (cpu["queue"], cpu["clusterOptions"], cpu["containerOptions"]) == ("cpu", None, None)
     assert resolved["slurm_cpu"]["processes"]["EMBED_ESM"]["clusterOptions"] == ""
+
+
+def test_an_nf_core_configs_site_profile_applies(resolved):
+    """`-profile test,mccleary` / `gpu,mccleary`: the site's executor, engine, limits and GPU settings, on top of ours
+    (the site's file is applied after the pipeline's profiles, as in every nf-core pipeline)."""
+    config = (ROOT / "nextflow.config").read_text()
+    # the nf-core template's line, character for character (nf_core/pipelines/lint/nextflow_config.py checks it)
+    assert ("includeConfig params.custom_config_base && (!System.getenv('NXF_OFFLINE') || "
+            "!params.custom_config_base.startsWith('http')) ? \"${params.custom_config_base}/nfcore_custom.config\" "
+            ': "/dev/null"') in config  # fmt: skip
+    for name in ("test,mccleary", "gpu,mccleary"):
+        result = resolved[name]
+        assert result["params"]["config_profile_description"] == "McCleary Cluster at Yale", name
+        assert result["engines"] == ["singularity"] and result["settings"]["executor.name"] == "slurm", name
+        assert result["settings"]["process.resourceLimits"] == {"memory": "983.GB", "cpus": 64}, name
+        gpu, cpu = result["processes"]["EMBED_ESM"], result["processes"]["MERGE"]
+        assert (gpu["executor"], gpu["queue"], gpu["clusterOptions"]) == ("slurm", "gpu", "--gpus=1"), name
+        # the site asks for a GPU for every process_gpu task, with or without our gpu profile
+        assert gpu["accelerator"] == {"request": 1, "limit": 1} and gpu["containerOptions"] == "--nv", name
+        assert (cpu["executor"], cpu["queue"], cpu["accelerator"], cpu["containerOptions"]) == (
+            "slurm",
+            "day",
+            None,
+            None,
+        )
+    assert resolved["test,mccleary"]["processes"]["EMBED_ESM"]["container"] == CPU_IMAGE  # the test profile's image
+    assert resolved["gpu,mccleary"]["processes"]["EMBED_ESM"]["container"] is None  # the module's own (GPU) image
+    offline = resolved["mccleary_offline"]
+    assert offline["engines"] == [] and offline["params"]["config_profile_name"] is None
 
 
 def test_base_config_caps_resources_and_retries_like_nf_core():
