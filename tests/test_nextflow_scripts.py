@@ -333,6 +333,12 @@ def test_multiqc_reports_both_samples(plan):
 UTILITIES = ["basename", "cat", "cut", "head", "mkdir", "sed", "touch"]  # all the stubs and version commands use
 
 
+def task_shell() -> list[str]:
+    """nextflow.config's process.shell: the shell and options every task script runs with."""
+    setting = re.search(r"^process\.shell\s*=\s*\[([^\]]*)\]", (ROOT / "nextflow.config").read_text(), re.M)
+    return re.findall(r"['\"]([^'\"]+)['\"]", setting.group(1))
+
+
 def test_stubs_run_without_the_software(plan, tmp_path):
     """`-stub-run` where neither Python nor the pipeline's tools exist: the stubs and every version command pass."""
     bin_dir = tmp_path / "bin"
@@ -346,8 +352,8 @@ def test_stubs_run_without_the_software(plan, tmp_path):
         task = plan.tasks[f"stub.{name}"]
         workdir = tmp_path / name
         workdir.mkdir()
-        done = subprocess.run(["/bin/bash", "-C", "-e", "-u", "-o", "pipefail", "-c", task.rendered["command"]],
-                              cwd=workdir, capture_output=True, text=True, check=False, env={"PATH": path})  # fmt: skip
+        done = subprocess.run(["/bin/bash", *task_shell()[1:], "-c", task.rendered["command"]], cwd=workdir,
+                              capture_output=True, text=True, check=False, env={"PATH": path})  # fmt: skip
         assert done.returncode == 0, (name, done.stderr)
         for output in task.rendered["outputs"]:
             for pattern in output["paths"]:
