@@ -54,6 +54,9 @@ workflow PIPELINE_INITIALISATION {
     checkProfile(workflow.profile, nextflow_cli_args)
 
     // --input: a samplesheet (sample,fasta), or one FASTA file whose name (without extensions) names the sample
+    if (!input) {
+        error("Give --input: a samplesheet (sample,fasta) or one FASTA file (docs/usage.md, \"Input\")")
+    }
     def input_file = file(input, checkIfExists: true)
     ch_samplesheet = input_file.name.endsWith('.csv')
         ? channel.fromList(samplesheetToList(input, "${projectDir}/assets/schema_input.json"))
