@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -47,10 +49,15 @@ def nf_lang_jar() -> Path:
 
 
 def groovy(script: str, *args: object, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    """Run one of tools/*.groovy with the jar's Groovy."""
+    """Run one of tools/*.groovy with the jar's Groovy.
+
+    NXF_OFFLINE is set as for an offline run: nextflow.config then skips nf-core/configs unless a query gives a
+    local --custom_config_base (test_nextflow.py renders a site profile from a local copy).
+    """
     command = ["java", *JVM_OPTIONS, "-cp", str(nf_lang_jar()), "groovy.ui.GroovyMain", str(ROOT / "tools" / script),
                *map(str, args)]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False,
+                          env={**os.environ, "NXF_OFFLINE": "true"})  # fmt: skip
 
 
 def extract(paths: list[Path]) -> dict:
@@ -76,3 +83,30 @@ def resolve(queries: list[dict], workdir: Path) -> list[dict]:
     done = groovy("nfconfig.groovy", query_file)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def groovy_value(value: object) -> str:
+    """A JSON-able Python value as a Groovy expression: its JSON in a Groovy ''' string, parsed by JsonSlurper."""
+    text = json.dumps(value).replace("\\", "\\\\")  # a ''' string still reads backslash escapes
+    assert "'''" not in text
+    return f"new groovy.json.JsonSlurper().parseText('''{text}''')"
+
+
+UTILS = ROOT / "subworkflows" / "local" / "utils_virnucpro_pipeline" / "main.nf"
+
+
+def call_functions(calls: dict[str, str], workdir: Path, source: Path = UTILS) -> dict[str, str]:
+    """Evaluate Groovy expressions (name -> expression) with the functions of a .nf file defined, in one JVM each
+    for extracting and evaluating; return each expression's value as text. Only functions that need nothing of
+    Nextflow's runtime can be called this way: the plain functions at the end of the utils subworkflow."""
+    functions = {f["name"]: f["source"] for f in extract([source])[str(source)]["functions"]}
+    used = [source for name, source in functions.items() if any(re.search(rf"\b{name}\(", e) for e in calls.values())]
+    # the functions the called ones call in turn
+    while True:
+        more = [s for n, s in functions.items() if s not in used and any(re.search(rf"\b{n}\(", u) for u in used)]
+        if not more:
+            break
+        used += more
+    specs = [{"name": name, "script": "\n".join([*used, expression]), "outputs": [], "bindings": {}}
+             for name, expression in calls.items()]  # fmt: skip
+    return {item["name"]: item["command"] for item in render(specs, workdir)}

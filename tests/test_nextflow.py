@@ -26,7 +26,7 @@ from tests.nextflow_tools import extract, groovy, resolve
 
 MODULES = sorted((ROOT / "modules" / "local").glob("*/main.nf"))
 BASE_CONFIG = (ROOT / "conf" / "base.config").read_text()
-PIPELINE_FILES = ["main.nf", "nextflow.config", "workflows", "modules", "conf", "assets"]
+PIPELINE_FILES = ["main.nf", "nextflow.config", "workflows", "subworkflows", "modules", "conf", "assets"]
 GPU_PROCESSES = {"EMBED_DNABERT", "EMBED_ESM"}
 CPU_IMAGE = "ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0"
 
@@ -109,7 +109,8 @@ def test_lint_catches_planted_faults(lint, fault):
 
 
 def test_every_process_follows_the_module_conventions(processes):
-    assert set(processes) == {"PREPARE", "EMBED_DNABERT", "EMBED_ESM", "MERGE", "PREDICT", "REPORT", "FETCH_MODELS"}
+    assert set(processes) == {"PREPARE", "EMBED_DNABERT", "EMBED_ESM", "MERGE", "PREDICT", "REPORT", "FETCH_MODELS",
+                              "MULTIQC"}  # fmt: skip
     defined_labels = set(re.findall(r"withLabel: '(\w+)'", BASE_CONFIG))
     for name, process in processes.items():
         if name != "FETCH_MODELS":  # the only process without a sample
@@ -117,20 +118,48 @@ def test_every_process_follows_the_module_conventions(processes):
             assert process["inputs"][0].startswith("tuple val(meta), path("), name
         assert labels(process) and set(labels(process)) <= defined_labels, (name, labels(process))
         assert ("process_gpu" in labels(process)) == (name in GPU_PROCESSES), name
-        [container] = directive(process, "container")
-        image = re.fullmatch(r"container '((?:ghcr\.io/)?virnucpro-nf/virnucpro-(cpu|gpu)):(\d+\.\d+\.\d+)'", container)
-        assert image, container  # pinned by a version tag, never latest
-        assert (image.group(2) == "gpu") == (name in GPU_PROCESSES), name
+        # nf-core's module rules: the `when:` condition unchanged, a conda environment next to the module
+        assert process["when"].split() == ["when:", "task.ext.when", "==", "null", "||", "task.ext.when"], name
+        assert directive(process, "conda") == ['conda "${moduleDir}/environment.yml"'], name
         assert process["stub"] and process["stub"].startswith("stub:"), name
         assert "task.ext.args" in process["script"], name
         assert "params." not in json.dumps(process), name
+        [container] = directive(process, "container")
+        if name == "MULTIQC":  # nf-core's MultiQC images (Seqera containers), pinned by version and build
+            assert re.search(r"'community\.wave\.seqera\.io/library/multiqc:1\.35--[0-9a-f]{16}'", container)
+            assert re.search(
+                r"'https://community-cr-prod\.seqera\.io/docker/registry/v2/blobs/sha256/\S+/data'", container
+            )
+            continue
+        # the repository path only: the registry comes from docker.registry & co. (Nextflow prefixes it only to
+        # names whose first part has no '.' or ':', ContainerHandler.groovy:152-180)
+        image = re.fullmatch(r"container '(virnucpro-nf/virnucpro-(cpu|gpu)):(\d+\.\d+\.\d+)'", container)
+        assert image, container  # pinned by a version tag, never latest
+        assert (image.group(2) == "gpu") == (name in GPU_PROCESSES), name
+
+
+def test_multiqc_is_the_last_step_and_stays_off_the_versions_topic(processes):
+    """MultiQC reads the versions topic, so its own version must not go to that topic (it would wait for itself)."""
+    outputs = processes["MULTIQC"]["outputs"]
+    assert not [o for o in outputs if "topic:" in o]
+    assert [o for o in outputs if o.startswith("tuple val(\"${task.process}\"), val('multiqc'), eval(")]
+    report = (ROOT / "subworkflows" / "local" / "multiqc_report" / "main.nf").read_text()
+    assert "channel.topic('versions')" in report and ".collect()" in report
+    main = (ROOT / "main.nf").read_text()
+    assert main.index("VIRNUCPRO_PREDICTION(") < main.index("MULTIQC_REPORT(") < main.index("PIPELINE_COMPLETION(")
+    # FETCH_MODELS takes only a value, so its outputs are value channels: `.first()` on them only warns
+    # (Nextflow TaskProcessor.groovy:571, OperatorImpl.groovy:461)
+    assert not [line for line in main.splitlines() if ".first()" in line and not line.strip().startswith("//")]
 
 
 def test_versions_go_to_the_topic_channel(processes):
     for name, process in processes.items():
+        if name == "MULTIQC":
+            continue  # test_multiqc_is_the_last_step_and_stays_off_the_versions_topic
         tools = {m.group(1) for o in process["outputs"] if (m := re.search(r"val\('([\w-]+)'\), eval\(", o))}
         assert all("topic: versions" in o for o in process["outputs"] if "eval(" in o), name
-        expected = {"virnucpro", "python"} | (
+        # FETCH_MODELS reports none: storeDir (its model cache) needs path outputs only
+        expected = set() if name == "FETCH_MODELS" else {"virnucpro", "python"} | (
             {"torch", "cuda", "transformers"} if name == "EMBED_DNABERT" else
             {"torch", "cuda", "fair-esm"} if name == "EMBED_ESM" else set()
         )  # fmt: skip
@@ -189,6 +218,12 @@ def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
         words = " ".join(lines[lines.index(command) :]).split()
         if words[0] == "virnucpro":  # the package CLI: bin/virnucpro SUBCOMMAND
             script, subcommand, flags = ROOT / "bin" / "virnucpro", [words[1]], words[2:]
+        elif words[0] == "multiqc":  # MULTIQC: the test environment's multiqc, the container's version
+            script, subcommand, flags = (
+                Path(shutil.which("multiqc", path=str(Path(sys.executable).parent))),
+                [],
+                words[1:],
+            )
         else:
             script, subcommand, flags = ROOT / "bin" / words[0], [], words[1:]
         assert script.is_file(), (name, script)
@@ -198,7 +233,7 @@ def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
         unknown = [f for f in flags if not re.search(re.escape(f) + r"(?![\w-])", help_text)]
         assert not unknown, (name, script.name, unknown)
         checked.add(script.name)
-    assert checked == {"prepare", "embed-dnabert", "embed-esm", "merge", "predict", "report", "virnucpro"}
+    assert checked == {"prepare", "embed-dnabert", "embed-esm", "merge", "predict", "report", "virnucpro", "multiqc"}
 
 
 # --------------------------------------------------------------------------------------------------- configuration
@@ -206,6 +241,7 @@ def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
 ENGINE_FLAGS = {"docker": "--gpus all", "podman": "--gpus all", "singularity": "--nv", "apptainer": "--nv"}
 RUN_OPTIONS = [f"{engine}.runOptions" for engine in ENGINE_FLAGS]
 DIRECTIVES = ["accelerator", "containerOptions", "container", "queue", "clusterOptions", "machineType", "executor"]
+SITE_CONFIGS = ROOT / "tests" / "data" / "nf-core" / "configs"
 CONFIG_FAULTS = {  # planted in copies of the pipeline: the resolution checks below must notice them
     "gpu_sets_run_options": ("nextflow.config", "        docker.envWhitelist      = 'CUDA_VISIBLE_DEVICES'\n",
                              "        docker.envWhitelist      = 'CUDA_VISIBLE_DEVICES'\n"
@@ -234,6 +270,15 @@ QUERIES = {
     "slurm": {"profiles": "gpu,apptainer", "configs": ["nextflow.config", "conf/slurm_gpu.config"]},
     "slurm_cpu": {"profiles": "apptainer", "configs": ["nextflow.config", "conf/slurm_gpu.config"]},
     "no_profile": {"profiles": ""},
+    # an nf-core/configs site (tests/data/nf-core/), loaded the way nextflow.config loads nf-core/configs
+    **{
+        f"{first},mccleary": {
+            "params": {"custom_config_base": str(SITE_CONFIGS)},
+            "settings": [*RUN_OPTIONS, "process.resourceLimits", "executor.name"],
+        }
+        for first in ("test", "gpu")
+    },
+    "mccleary_offline": {"profiles": "mccleary"},  # the default base is a URL, skipped under NXF_OFFLINE
 }
 
 
@@ -333,6 +378,37 @@ def test_slurm_example_asks_slurm_for_the_gpu(resolved):
     assert resolved["slurm_cpu"]["processes"]["EMBED_ESM"]["clusterOptions"] == ""
 
 
+def test_an_nf_core_configs_site_profile_applies(resolved):
+    """`-profile test,mccleary` / `gpu,mccleary`: the site's executor, engine, limits and GPU settings, on top of ours
+    (the site's file is applied after the pipeline's profiles, as in every nf-core pipeline)."""
+    config = (ROOT / "nextflow.config").read_text()
+    # the nf-core template's line, character for character (nf_core/pipelines/lint/nextflow_config.py checks it)
+    assert ("includeConfig params.custom_config_base && (!System.getenv('NXF_OFFLINE') || "
+            "!params.custom_config_base.startsWith('http')) ? \"${params.custom_config_base}/nfcore_custom.config\" "
+            ': "/dev/null"') in config  # fmt: skip
+    for name in ("test,mccleary", "gpu,mccleary"):
+        result = resolved[name]
+        assert result["params"]["config_profile_description"] == "McCleary Cluster at Yale", name
+        assert result["engines"] == ["singularity"] and result["settings"]["executor.name"] == "slurm", name
+        assert result["settings"]["process.resourceLimits"] == {"memory": "983.GB", "cpus": 64}, name
+        gpu, cpu = result["processes"]["EMBED_ESM"], result["processes"]["MERGE"]
+        assert (gpu["executor"], gpu["queue"], gpu["clusterOptions"]) == ("slurm", "gpu", "--gpus=1"), name
+        # the site asks for a GPU for every process_gpu task, with or without our gpu profile
+        assert gpu["accelerator"] == {"request": 1, "limit": 1} and gpu["containerOptions"] == "--nv", name
+        assert (cpu["executor"], cpu["queue"], cpu["accelerator"], cpu["containerOptions"]) == (
+            "slurm",
+            "day",
+            None,
+            None,
+        )
+    assert resolved["test,mccleary"]["processes"]["EMBED_ESM"]["container"] == CPU_IMAGE.removeprefix(
+        "ghcr.io/"
+    )  # the test profile's image (registry: docker.registry & co.)
+    assert resolved["gpu,mccleary"]["processes"]["EMBED_ESM"]["container"] is None  # the module's own (GPU) image
+    offline = resolved["mccleary_offline"]
+    assert offline["engines"] == [] and offline["params"]["config_profile_name"] is None
+
+
 def test_base_config_caps_resources_and_retries_like_nf_core():
     assert "resourceLimits = [cpus: " in BASE_CONFIG
     assert "errorStrategy = { task.exitStatus in ((130..145) + 104 + 175) ? 'retry' : 'finish' }" in BASE_CONFIG
@@ -342,7 +418,7 @@ def test_base_config_caps_resources_and_retries_like_nf_core():
 def test_pipeline_info_reports_and_version_floor():
     config = (ROOT / "nextflow.config").read_text()
     for report in ("timeline", "report", "trace", "dag"):
-        block = re.search(rf"^{report} \{{(.*?)^\}}", config, re.S | re.M).group(1)
+        block = re.search("^" + report + r" \{(.*?)^\}", config, re.S | re.M).group(1)
         assert "enabled   = true" in block and "${params.outdir}/pipeline_info/" in block, report
         assert "${params.trace_report_suffix}" in block, report
     assert "nextflowVersion = '!>=25.10.4'" in config
@@ -350,6 +426,11 @@ def test_pipeline_info_reports_and_version_floor():
 
 
 # ---------------------------------------------------------------------------------------------------------- schema
+
+
+# Defaults computed when a run starts. The nf-core template's time stamp: Nextflow evaluates it (Date.format is in
+# groovy-dateutil, which Nextflow ships); the resolver's jar lacks that module, so it keeps the expression's text.
+DYNAMIC_DEFAULTS = {"trace_report_suffix": "new java.util.Date().format('yyyy-MM-dd_HH-mm-ss')"}
 
 
 def test_schema_is_valid_and_agrees_with_the_config(resolved):
@@ -362,7 +443,9 @@ def test_schema_is_valid_and_agrees_with_the_config(resolved):
     assert sorted(properties) == sorted(params)
     for name, spec in properties.items():
         assert spec.get("description") and spec.get("help_text"), name
-        if "default" in spec:
+        if name in DYNAMIC_DEFAULTS:  # computed when the run starts: no default in the schema
+            assert "default" not in spec and params[name] == DYNAMIC_DEFAULTS[name], (name, params[name])
+        elif "default" in spec:
             jsonschema.validate(spec["default"], spec)  # the default type-checks against its own subschema
             assert spec["default"] == params[name], name
         else:

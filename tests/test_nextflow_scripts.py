@@ -1,13 +1,17 @@
 """Each process's `script:` and `stub:` blocks, rendered with Groovy as Nextflow renders them (tools/nfrender.groovy,
 one JVM for all of them) with realistic meta and task bindings, then run with bash in a work directory staged the
-way Nextflow stages it, on the bundled demo data and test models: every declared output must appear.
+way Nextflow stages it, on the bundled demo data and test models: every declared output must appear. The chain
+ends with MULTIQC (the real multiqc) over the two samples' REPORT outputs and the run's versions, parameter
+summary and methods description. Every stub also runs with no Python, virnucpro or multiqc on PATH.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +22,7 @@ import pytest
 
 from tests import nf_snapshots
 from tests.conftest import DATA, ROOT
-from tests.nextflow_tools import PROCESS_SHELL, extract, render
+from tests.nextflow_tools import PROCESS_SHELL, call_functions, extract, groovy_value, render
 
 MODELS = DATA / "models"
 SHARDS = ["shard_00001", "shard_00002"]  # demo.fa has 30 kept frames at 500 bp: two shards of up to 16
@@ -39,6 +43,7 @@ class Task:
     workdir: Path
     spec: dict
     rendered: dict | None = None
+    done: bool = False
 
 
 def task_binding(process: str, accelerator: dict | None = None, args: str | None = None) -> dict:
@@ -100,6 +105,18 @@ def build_plan(processes: dict[str, dict], root: Path) -> Plan:
                                             "chunks": "no_frames.chunks.tsv"},
              {"NO_PREDICTIONS.tsv": ROOT / "assets" / "NO_PREDICTIONS.tsv",
               "no_frames.chunks.tsv": root / "prepare_no_frames" / "no_frames.chunks.tsv"})  # fmt: skip
+    # MULTIQC as MULTIQC_REPORT feeds it: the samples' custom content, then the run's versions, summary and methods
+    # (written by test_multiqc_reports_both_samples before it runs), each staged as "?/*"
+    generated = root / "multiqc_inputs"
+    files = {"1/demo_virnucpro_mqc.json": root / "report" / "demo_virnucpro_mqc.json",
+             "2/no_frames_virnucpro_mqc.json": root / "report_no_frames" / "no_frames_virnucpro_mqc.json",
+             **{f"{i}/{name}": generated / name for i, name in enumerate(MULTIQC_GENERATED, start=3)},
+             "config/multiqc_config.yml": ROOT / "assets" / "multiqc_config.yml"}  # fmt: skip
+    # (static plot export needs a headless browser, which MultiQC's container has and this machine lacks)
+    plan.add("multiqc", "MULTIQC", {"meta": {"id": "virnucpro"}, "multiqc_files": [f for f in files if f[0].isdigit()],
+                                    "multiqc_config": "config/multiqc_config.yml", "multiqc_logo": [],
+                                    "replace_names": [], "sample_names": []}, files,
+             args="--cl-config 'export_plots: false'")  # fmt: skip
     for name, bindings in STUB_BINDINGS.items():
         plan.add(f"stub.{name}", name, bindings, block="stub")
     for name in ("EMBED_DNABERT", "EMBED_ESM"):  # rendered only: there is no GPU here
@@ -110,14 +127,23 @@ def build_plan(processes: dict[str, dict], root: Path) -> Plan:
     return plan
 
 
+MULTIQC_GENERATED = ["virnucpro_software_mqc_versions.yml", "workflow_summary_mqc.yaml", "methods_description_mqc.yaml"]
 STUB_BINDINGS = {
     "PREPARE": {"meta": {"id": "s"}, "fasta": "s.fa", "chunk_size": 500, "shard_size": 7},
     "EMBED_DNABERT": {"meta": {"id": "s.shard_00001"}, "fna": "x.fna", "model": "m"},
     "EMBED_ESM": {"meta": {"id": "s.shard_00001"}, "faa": "x.faa", "weights": "m.pt"},
     "MERGE": {"meta": {"id": "s.shard_00001"}, "dnabert": "a.pt", "esm": "b.pt"},
     "PREDICT": {"meta": {"id": "s"}, "merged": ["merged/a.pt"], "classifier": "c.pth", "chunk_size": 500},
-    "REPORT": {"meta": {"id": "s"}, "predictions": "p.tsv", "chunks": "c.tsv", "chunk_size": 500},
+    "REPORT": {"meta": {"id": "s"}, "predictions": "p.tsv", "chunks": "s.chunks.tsv", "chunk_size": 500},
     "FETCH_MODELS": {"chunk_size": 500},
+    "MULTIQC": {
+        "meta": {"id": "virnucpro"},
+        "multiqc_files": ["1/s_virnucpro_mqc.json"],
+        "multiqc_config": [],
+        "multiqc_logo": [],
+        "replace_names": [],
+        "sample_names": [],
+    },
 }
 
 
@@ -141,10 +167,25 @@ def run_block(command: str, workdir: Path) -> subprocess.CompletedProcess[str]:
                           text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT), "PATH": path})  # fmt: skip
 
 
+def run_eval(command: str, workdir: Path, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """An `eval` output as Nextflow runs it: `bash -c "CMD"` in the task directory, without the task shell's
+    options (BashWrapperBuilder.groovy:259, nxf_eval_cmd), so a pipeline's status is its last command's."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PATH": path or f"{ROOT / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    return subprocess.run(
+        ["/bin/bash", "-c", command], cwd=workdir, capture_output=True, text=True, check=False, env=env
+    )
+
+
 VERSIONS: dict[str, str] = {}  # the same few version commands everywhere: each runs once
 
 
 def execute(task: Task) -> None:
+    if task.done:
+        return
     done = run_block(task.rendered["command"], task.workdir)
     assert done.returncode == 0, (task.name, task.rendered["command"], done.stderr)
     for output in task.rendered["outputs"]:
@@ -152,10 +193,11 @@ def execute(task: Task) -> None:
             assert output["optional"] or list(task.workdir.glob(pattern)), (task.name, pattern)
         for command in output["evals"]:
             if command not in VERSIONS:
-                found = run_block(command, task.workdir)
+                found = run_eval(command, task.workdir)
                 assert found.returncode == 0, (task.name, command, found.stderr)
                 VERSIONS[command] = found.stdout.strip()
             assert VERSIONS[command] and "\n" not in VERSIONS[command], (task.name, command, VERSIONS[command])
+    task.done = True
 
 
 def execute_all(plan: Plan, keys: list[str]) -> None:
@@ -163,7 +205,8 @@ def execute_all(plan: Plan, keys: list[str]) -> None:
         list(pool.map(execute, [plan.tasks[key] for key in keys]))
 
 
-def test_one_sample_runs_through_every_script_block(plan):
+def run_chain(plan: Plan) -> None:
+    """The demo sample through every step, and the sample without kept frames through PREPARE and REPORT (once)."""
     execute_all(plan, ["prepare", "prepare_no_frames"])
     manifest = (plan.root / "prepare" / "demo.manifest.tsv").read_text().splitlines()
     assert [row.split("\t")[0] for row in manifest[1:]] == SHARDS
@@ -171,6 +214,10 @@ def test_one_sample_runs_through_every_script_block(plan):
     execute_all(plan, [f"merge.{shard}" for shard in SHARDS])
     execute_all(plan, ["predict"])
     execute_all(plan, ["report", "report_no_frames"])
+
+
+def test_one_sample_runs_through_every_script_block(plan):
+    run_chain(plan)
     # PREDICT got the shards in order: its rows are the kept frames in manifest order
     frames = [
         line[1:]
@@ -247,3 +294,96 @@ def test_nf_test_snapshots_are_what_the_blocks_produce(plan):
             assert snaps[case.test]["content"] == results[(module, case.test)], (module, case.test)
             [block] = [t for t in tests if t.startswith(case.test + '")')]
             assert nf_snapshots.snapshot_call(case) in block, (module, case.test)
+
+
+def versions_topic(plan: Plan) -> list[list[str]]:
+    """What the `versions` topic carries after the tasks that ran: [process, tool, version] per eval output."""
+    entries = []
+    for task in plan.tasks.values():
+        if not task.done or task.name.startswith("stub."):
+            continue
+        for output in task.rendered["outputs"]:
+            tool = re.search(r"val\('([\w-]+)'\), eval\(", output["declaration"])
+            if tool and "topic: versions" in output["declaration"]:
+                [command] = output["evals"]
+                entry = [task.spec["bindings"]["task"]["process"], tool.group(1), VERSIONS[command]]
+                entries += [entry] if entry not in entries else []  # the topic's .unique()
+    return entries
+
+
+def test_multiqc_reports_both_samples(plan):
+    """MULTIQC's script block, with the real multiqc, over what MULTIQC_REPORT gives it for a run of two samples."""
+    run_chain(plan)
+    for name, task in (("demo", "report"), ("no_frames", "report_no_frames")):
+        produced = plan.root / task / f"{name}_virnucpro_mqc.json"  # the committed fixtures of the MULTIQC nf-test
+        assert produced.read_bytes() == (DATA / "nextflow" / "multiqc" / produced.name).read_bytes(), name
+    entries = versions_topic(plan)
+    assert {process for process, _, _ in entries} == {
+        f"VIRNUCPRO:{p}" for p in ("PREPARE", "EMBED_DNABERT", "EMBED_ESM", "MERGE", "PREDICT", "REPORT")
+    }
+    methods = (ROOT / "assets" / "methods_description_template.yml").read_text()
+    workflow = {"manifest": {"name": "virnucpro-nf/virnucpro-nf", "version": "0.1.0"}, "nextflow": {"version": "25.10.4"},
+                "commandLine": "nextflow run virnucpro-nf/virnucpro-nf -profile test,docker"}  # fmt: skip
+    summary = {"Input/output options": {"input": "samplesheet.csv", "outdir": "results"}}
+    texts = call_functions({
+        MULTIQC_GENERATED[0]: f"softwareVersionsYaml({groovy_value(entries)}, 'virnucpro-nf/virnucpro-nf', 'v0.1.0', '25.10.4')",
+        MULTIQC_GENERATED[1]: f"workflowSummaryYaml({groovy_value(summary)}, 'virnucpro-nf/virnucpro-nf')",
+        MULTIQC_GENERATED[2]: f"methodsDescriptionText({groovy_value(methods)}, {groovy_value(workflow)}, {groovy_value(workflow['manifest'])})",
+    }, plan.root)  # fmt: skip
+    (plan.root / "multiqc_inputs").mkdir(exist_ok=True)
+    for name, text in texts.items():
+        (plan.root / "multiqc_inputs" / name).write_text(text)
+    execute(plan.tasks["multiqc"])
+
+    data = plan.root / "multiqc" / "multiqc_data"
+    with (data / "multiqc_virnucpro_calls.txt").open() as handle:
+        table = {row.pop("Sample"): row for row in csv.DictReader(handle, delimiter="\t")}
+    assert sorted(table) == ["demo", "no_frames"]
+    for name, task in (("demo", "report"), ("no_frames", "report_no_frames")):
+        counts = json.loads((plan.root / task / "summary.json").read_text())
+        expected = {"sequences": counts["sequences"], **counts["calls"], "chunks": counts["chunks"],
+                    "viral_chunks": counts["viral_chunks"], "frames": counts["frames"]}  # fmt: skip
+        assert {key: int(float(value)) for key, value in table[name].items()} == expected, name
+    with (data / "multiqc_software_versions.txt").open() as handle:
+        versions = {row.pop("Sample"): row for row in csv.DictReader(handle, delimiter="\t")}
+    assert sorted(versions) == sorted({p.split(":")[-1] for p, _, _ in entries} | {"Workflow"})
+    assert versions["EMBED_ESM"]["fair-esm"] and versions["Workflow"]["Nextflow"] == "25.10.4"
+    html = (plan.root / "multiqc" / "multiqc_report.html").read_text()
+    for section in ("virnucpro-nf-virnucpro-nf-summary", "virnucpro-nf-virnucpro-nf-methods-description"):
+        assert f'id="{section}"' in html, section
+    log = (data / "multiqc.log").read_text()
+    assert "Loading config settings from: config/multiqc_config.yml" in log
+    assert not re.search(r"(?i)error|could not parse|failed|multiqc\.info", log), log
+
+
+UTILITIES = ["basename", "cat", "cut", "head", "mkdir", "sed", "touch"]  # all the stubs and version commands use
+
+
+def task_shell() -> list[str]:
+    """nextflow.config's process.shell: the shell and options every task script runs with."""
+    setting = re.search(r"^process\.shell\s*=\s*\[([^\]]*)\]", (ROOT / "nextflow.config").read_text(), re.M)
+    return re.findall(r"['\"]([^'\"]+)['\"]", setting.group(1))
+
+
+def test_stubs_run_without_the_software(plan, tmp_path):
+    """`-stub-run` where neither Python nor the pipeline's tools exist: the stubs and every version command pass."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in UTILITIES:
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    path = str(bin_dir)
+    # the environment really lacks them: the old form of a version command fails here
+    assert run_eval("python3 -c 'import torch; print(torch.__version__)'", tmp_path, path).returncode == 127
+    for name in STUB_BINDINGS:
+        task = plan.tasks[f"stub.{name}"]
+        workdir = tmp_path / name
+        workdir.mkdir()
+        done = subprocess.run(["/bin/bash", *task_shell()[1:], "-c", task.rendered["command"]], cwd=workdir,
+                              capture_output=True, text=True, check=False, env={"PATH": path})  # fmt: skip
+        assert done.returncode == 0, (name, done.stderr)
+        for output in task.rendered["outputs"]:
+            for pattern in output["paths"]:
+                assert output["optional"] or list(workdir.glob(pattern)), (name, pattern)
+            for command in output["evals"]:
+                found = run_eval(command, workdir, path)
+                assert found.returncode == 0, (name, command, found.stderr)

@@ -1,5 +1,5 @@
 // nfextract.groovy: the processes, workflows and includes of .nf files as JSON, read by nf-lang (Nextflow's
-// own parser). Each element keeps its exact source text, so tests can check and run it.
+// own parser), and the functions they define. Each element keeps its exact source text, so tests can check and run it.
 //   java -cp language-server-all.jar groovy.ui.GroovyMain tools/nfextract.groovy FILE.nf... > structure.json
 
 import groovy.json.JsonOutput
@@ -38,6 +38,7 @@ args.each { path ->
     result[path] = [
         includes : script.includes.collect { i -> [source: i.source.text, names: i.entries.collect { e -> e.name }] },
         workflows: script.workflows.collect { w -> [name: w.name ?: '<entry>', takes: w.parameters*.name] },
+        functions: script.functions.collect { f -> [name: f.name, source: sourceOf(lines, f)] },
         processes: script.processes.findAll { p -> p instanceof ProcessNodeV1 }.collect { ProcessNodeV1 p ->
             [
                 name      : p.name,
@@ -45,6 +46,7 @@ args.each { path ->
                 inputs    : statementsOf(p.inputs).collect { s -> sourceOf(lines, s) },
                 outputs   : statementsOf(p.outputs).collect { s -> sourceOf(lines, s) },
                 script    : sourceOf(lines, p.exec),
+                when      : sourceOf(lines, p.when),
                 stub      : sourceOf(lines, p.stub),
             ]
         },

@@ -2,15 +2,44 @@
 // given bindings, so that tests can run the rendered commands on fixtures without a Nextflow engine.
 //   java -cp language-server-all.jar groovy.ui.GroovyMain tools/nfrender.groovy SPEC.json > RENDERED.json
 // SPEC: [{"name": ..., "script": block source, "outputs": [output declarations], "bindings": {...}}]. Lists
-// in the bindings stand for staged path collections, which Nextflow writes space-separated.
+// in the bindings stand for staged path collections: a List in Groovy code (as Nextflow's BlankSeparatedList is),
+// written space-separated where a string interpolates them, because the code is compiled with nf-lang's own
+// TaskCmdXformVisitor, which routes every interpolated value through LangHelpers.applyPathEscapeAware as in
+// Nextflow (nf-lang TaskCmdXformVisitor.java; nextflow LangHelpers.java:278).
 
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
+import groovy.transform.Field
+import nextflow.script.control.TaskCmdXformVisitor
+import org.codehaus.groovy.ast.ClassNode
+import org.codehaus.groovy.classgen.GeneratorContext
+import org.codehaus.groovy.control.CompilePhase
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.SourceUnit
+import org.codehaus.groovy.control.customizers.CompilationCustomizer
 
-class StagedPaths {   // not a Collection: Groovy would interpolate a Collection as [a, b]
-    List<Object> items
+class StagedPaths implements List {
+    @Delegate List items
     String toString() { items.join(' ') }
 }
+
+// what TaskCmdXformVisitor calls: Nextflow's LangHelpers.applyPathEscapeAware, for staged path lists
+@Field final GroovyClassLoader LOADER = new GroovyClassLoader(this.class.classLoader)
+LOADER.parseClass('''
+    package nextflow.util
+    class LangHelpers {
+        static Object applyPathEscapeAware(Object value) { value?.getClass()?.name == 'StagedPaths' ? value.toString() : value }
+    }
+''')
+
+class TaskCmdXform extends CompilationCustomizer {
+    TaskCmdXform() { super(CompilePhase.CONVERSION) }
+    void call(SourceUnit source, GeneratorContext context, ClassNode classNode) {
+        new TaskCmdXformVisitor(source).visitClass(classNode)
+    }
+}
+
+@Field final CompilerConfiguration CONFIG = new CompilerConfiguration().addCompilationCustomizers(new TaskCmdXform())
 
 Object staged(Object value) {
     if (value instanceof List) return new StagedPaths(items: value)
@@ -19,7 +48,8 @@ Object staged(Object value) {
 }
 
 String evaluate(String code, Map bindings) {
-    new GroovyShell(new Binding(bindings.collectEntries { k, v -> [k, staged(v)] })).evaluate(code).toString()
+    def binding = new Binding(bindings.collectEntries { k, v -> [k, staged(v)] })
+    new GroovyShell(LOADER, binding, CONFIG).evaluate(code).toString()
 }
 
 // the quoted argument of path(...) and eval(...) in an output declaration, as Groovy string literals

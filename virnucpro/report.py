@@ -9,6 +9,7 @@ Outputs in `outdir` (columns and rules: docs/output.md):
   summary.json                         headline counts
   report.html                          a self-contained page: counts, score histogram, chunk-score tracks along
                                        the most viral sequences, a sortable per-sequence table
+  NAME_virnucpro_mqc.json              the same counts as a MultiQC custom-content table row (virnucpro.multiqc)
 The predictions must cover exactly the kept frames listed in the chunks table: a frame missing (a lost shard) or
 unknown (predictions of another input) is an error, never a silently partial report.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from virnucpro.atomic import atomic_write_text
 from virnucpro.errors import InputError
+from virnucpro.multiqc import custom_content, write_custom_content
 from virnucpro.predict import HEADER as PREDICTIONS_HEADER
 
 log = logging.getLogger("virnucpro")
@@ -233,7 +235,7 @@ def prepared_chunk_size(chunks_path: Path) -> int | None:
 def report(
     predictions_path: str | Path, chunks_path: str | Path, outdir: str | Path, chunk_size: int | None = None
 ) -> ReportSummary:
-    """Write the four report files into `outdir`; return the headline counts."""
+    """Write the report files into `outdir`; return the headline counts."""
     from virnucpro.report_html import render_report
 
     predictions_path, chunks_path, outdir = Path(predictions_path), Path(chunks_path), Path(outdir)
@@ -253,6 +255,9 @@ def report(
     atomic_write_text(outdir / SUMMARY_TSV_NAME, summary_rows(contigs))
     atomic_write_text(outdir / "summary.json", json.dumps(asdict(summary), indent=2) + "\n")
     atomic_write_text(outdir / "report.html", render_report(summary, contigs))
+    write_custom_content(outdir, custom_content(summary.name, sequences=summary.sequences, calls=summary.calls,
+                                                chunks=summary.chunks, viral_chunks=summary.viral_chunks,
+                                                frames=summary.frames))  # fmt: skip
     if not summary.frames:
         log.warning("report: no chunk has a stop-free frame, so nothing was scored: every sequence is no_prediction")
     log.info("report: %d sequences (%s) -> %s", summary.sequences,

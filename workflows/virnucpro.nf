@@ -71,4 +71,5 @@ workflow VIRNUCPRO {
     consensus   = REPORT.out.consensus     // channel: [ val(meta), path(prediction_results_highestscore.tsv) ]
     summary     = REPORT.out.contig_summary // channel: [ val(meta), path(contig_summary.tsv) ]
     html        = REPORT.out.html          // channel: [ val(meta), path(report.html) ]
+    multiqc     = REPORT.out.multiqc       // channel: [ val(meta), path(NAME_virnucpro_mqc.json) ]
 }

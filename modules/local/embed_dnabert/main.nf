@@ -2,7 +2,9 @@ process EMBED_DNABERT {
     tag "${meta.id}"
     label 'process_medium'
     label 'process_gpu'
-    container 'ghcr.io/virnucpro-nf/virnucpro-gpu:0.1.0'
+
+    conda "${moduleDir}/environment.yml"
+    container 'virnucpro-nf/virnucpro-gpu:0.1.0'
 
     input:
     tuple val(meta), path(fna)
@@ -12,9 +14,12 @@ process EMBED_DNABERT {
     tuple val(meta), path("*.dnabert.pt"), emit: embeddings
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
     tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
-    tuple val("${task.process}"), val('torch'), eval("python3 -c 'import torch; print(torch.__version__)'"), emit: versions_torch, topic: versions
-    tuple val("${task.process}"), val('cuda'), eval("python3 -c 'import torch; print(torch.version.cuda)'"), emit: versions_cuda, topic: versions
-    tuple val("${task.process}"), val('transformers'), eval("python3 -c 'import importlib.metadata as m; print(m.version(\"transformers\"))'"), emit: versions_transformers, topic: versions
+    tuple val("${task.process}"), val('torch'), eval("python3 -c 'import torch; print(torch.__version__)' | head -n 1"), emit: versions_torch, topic: versions
+    tuple val("${task.process}"), val('cuda'), eval("python3 -c 'import torch; print(torch.version.cuda)' | head -n 1"), emit: versions_cuda, topic: versions
+    tuple val("${task.process}"), val('transformers'), eval("python3 -c 'import importlib.metadata as m; print(m.version(\"transformers\"))' | head -n 1"), emit: versions_transformers, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''

@@ -2,7 +2,9 @@ process EMBED_ESM {
     tag "${meta.id}"
     label 'process_medium'
     label 'process_gpu'
-    container 'ghcr.io/virnucpro-nf/virnucpro-gpu:0.1.0'
+
+    conda "${moduleDir}/environment.yml"
+    container 'virnucpro-nf/virnucpro-gpu:0.1.0'
 
     input:
     tuple val(meta), path(faa)
@@ -10,11 +12,16 @@ process EMBED_ESM {
 
     output:
     tuple val(meta), path("*.esm.pt"), emit: embeddings
+    // each version command ends in a filter, as in nf-core modules: Nextflow runs it with a plain `bash -c`, no
+    // pipefail (BashWrapperBuilder.groovy:259), so a stub run without the software gets an empty version, not a failure
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
     tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
-    tuple val("${task.process}"), val('torch'), eval("python3 -c 'import torch; print(torch.__version__)'"), emit: versions_torch, topic: versions
-    tuple val("${task.process}"), val('cuda'), eval("python3 -c 'import torch; print(torch.version.cuda)'"), emit: versions_cuda, topic: versions
-    tuple val("${task.process}"), val('fair-esm'), eval("python3 -c 'import importlib.metadata as m; print(m.version(\"fair-esm\"))'"), emit: versions_fair_esm, topic: versions
+    tuple val("${task.process}"), val('torch'), eval("python3 -c 'import torch; print(torch.__version__)' | head -n 1"), emit: versions_torch, topic: versions
+    tuple val("${task.process}"), val('cuda'), eval("python3 -c 'import torch; print(torch.version.cuda)' | head -n 1"), emit: versions_cuda, topic: versions
+    tuple val("${task.process}"), val('fair-esm'), eval("python3 -c 'import importlib.metadata as m; print(m.version(\"fair-esm\"))' | head -n 1"), emit: versions_fair_esm, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''

@@ -1,6 +1,8 @@
 process FETCH_MODELS {
     label 'process_single'
-    container 'ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0'
+
+    conda "${moduleDir}/environment.yml"
+    container 'virnucpro-nf/virnucpro-cpu:0.1.0'
 
     input:
     val chunk_size
@@ -9,8 +11,12 @@ process FETCH_MODELS {
     path "models/dnabert_s", emit: dnabert_s
     path "models/esm2/esm2_t36_3B_UR50D.pt", emit: esm_weights
     path "models/classifier/${chunk_size}_model.pth", emit: classifier
-    tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
-    tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
+    // no version outputs: Nextflow ignores storeDir (the persistent model cache, conf/modules.config) for a
+    // process with any output that is not a path or val (TaskProcessor.isInvalidStoreDir); the image's
+    // versions are reported by every other process
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''

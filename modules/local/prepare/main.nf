@@ -1,7 +1,9 @@
 process PREPARE {
     tag "${meta.id}"
     label 'process_low'
-    container 'ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0'
+
+    conda "${moduleDir}/environment.yml"
+    container 'virnucpro-nf/virnucpro-cpu:0.1.0'
 
     input:
     tuple val(meta), path(fasta)
@@ -15,6 +17,9 @@ process PREPARE {
     tuple val(meta), path("*.prepare.json"), emit: summary
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
     tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''

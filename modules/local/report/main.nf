@@ -1,7 +1,9 @@
 process REPORT {
     tag "${meta.id}"
     label 'process_single'
-    container 'ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0'
+
+    conda "${moduleDir}/environment.yml"
+    container 'virnucpro-nf/virnucpro-cpu:0.1.0'
 
     input:
     tuple val(meta), path(predictions), path(chunks)
@@ -12,8 +14,12 @@ process REPORT {
     tuple val(meta), path("contig_summary.tsv"), emit: contig_summary
     tuple val(meta), path("summary.json"), emit: summary
     tuple val(meta), path("report.html"), emit: html
+    tuple val(meta), path("*_virnucpro_mqc.json"), emit: multiqc
     tuple val("${task.process}"), val('virnucpro'), eval("virnucpro --version | cut -d ' ' -f 2"), emit: versions_virnucpro, topic: versions
     tuple val("${task.process}"), val('python'), eval("python3 --version | cut -d ' ' -f 2"), emit: versions_python, topic: versions
+
+    when:
+    task.ext.when == null || task.ext.when
 
     script:
     def args = task.ext.args ?: ''
@@ -29,6 +35,6 @@ process REPORT {
     stub:
     """
     printf 'Modified_ID\\tIs_Virus\\n' > prediction_results_highestscore.tsv
-    touch contig_summary.tsv summary.json report.html
+    touch contig_summary.tsv summary.json report.html "\$(basename ${chunks} .chunks.tsv)_virnucpro_mqc.json"
     """
 }
