@@ -240,7 +240,16 @@ def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
 
 ENGINE_FLAGS = {"docker": "--gpus all", "podman": "--gpus all", "singularity": "--nv", "apptainer": "--nv"}
 RUN_OPTIONS = [f"{engine}.runOptions" for engine in ENGINE_FLAGS]
-DIRECTIVES = ["accelerator", "containerOptions", "container", "queue", "clusterOptions", "machineType", "executor"]
+DIRECTIVES = [
+    "accelerator",
+    "containerOptions",
+    "container",
+    "queue",
+    "clusterOptions",
+    "machineType",
+    "executor",
+    "ext",
+]
 SITE_CONFIGS = ROOT / "tests" / "data" / "nf-core" / "configs"
 CONFIG_FAULTS = {  # planted in copies of the pipeline: the resolution checks below must notice them
     "gpu_sets_run_options": ("nextflow.config", "        docker.envWhitelist      = 'CUDA_VISIBLE_DEVICES'\n",
@@ -266,7 +275,7 @@ QUERIES = {
     "test,gpu,docker": {},
     "google,gpu": {"params": {"google_project": "my-project"}},
     "gpu,google": {"params": {"google_project": "my-project"}},
-    "awsbatch,gpu,docker": {"params": {"aws_queue": "cpu-queue", "aws_gpu_queue": "gpu-queue"}},
+    "awsbatch,gpu,docker": {"params": {"awsqueue": "cpu-queue", "awsqueue_gpu": "gpu-queue"}},
     "slurm": {"profiles": "gpu,apptainer", "configs": ["nextflow.config", "conf/slurm_gpu.config"]},
     "slurm_cpu": {"profiles": "apptainer", "configs": ["nextflow.config", "conf/slurm_gpu.config"]},
     "no_profile": {"profiles": ""},
@@ -401,6 +410,9 @@ def test_an_nf_core_configs_site_profile_applies(resolved):
             None,
             None,
         )
+    # the test profile runs the CPU image: its GPU tasks must not insist on CUDA where the site gives them a GPU
+    assert resolved["test,mccleary"]["processes"]["EMBED_ESM"]["ext"] == {"args": "--device auto"}
+    assert resolved["gpu,mccleary"]["processes"]["EMBED_ESM"]["ext"] is None
     assert resolved["test,mccleary"]["processes"]["EMBED_ESM"]["container"] == CPU_IMAGE.removeprefix(
         "ghcr.io/"
     )  # the test profile's image (registry: docker.registry & co.)
