@@ -94,3 +94,29 @@ def gzipped(path: Path, target: Path) -> Path:
     with open(path, "rb") as source, gzip.open(target, "wb") as out:
         shutil.copyfileobj(source, out)
     return target
+
+
+def sense_codons(gc_rich: bool) -> list[str]:
+    """Sense codons with at least two G/C (gc_rich) or at most one: two clearly different codon usages."""
+    from Bio.Data.CodonTable import standard_dna_table
+
+    codons = sorted(standard_dna_table.forward_table)
+    return [c for c in codons if (sum(b in "GC" for b in c) >= 2) == gc_rich]
+
+
+def synthetic_genome(rng: random.Random, genome_id: str, length: int, gc_rich: bool) -> Genome:
+    """A gene-dense genome: genes of 200-500 codons on both strands, short spacers, one codon usage throughout."""
+    usage = sense_codons(gc_rich)
+    spacer_letters = "GGCCAT" if gc_rich else "AATTGC"
+    parts: list[str] = []
+    genes: list[Gene] = []
+    position = 0
+    while position < length - 1000:
+        spacer = "".join(rng.choices(spacer_letters, k=rng.randint(10, 60)))
+        gene = coding_sequence(rng, rng.randint(200, 500), usage)
+        strand = rng.choice([1, -1])
+        parts += [spacer, gene if strand > 0 else reverse_complement(gene)]
+        start = position + len(spacer)
+        genes.append(Gene(start, start + len(gene), strand, translate(gene).rstrip("*")))
+        position = start + len(gene)
+    return Genome(genome_id, "".join(parts), genes)

@@ -93,14 +93,19 @@ class TrainingFrames:
                 f"{name}: {len(unused)} GenBank record(s) have no sequence in {summary.input}: {_listed(unused)}"
             )
         if notes.duplicate_records:
-            summary.warn(f"{name}: record ID(s) occur more than once, the last copy is used: "
-                         f"{_listed(notes.duplicate_records)}")  # fmt: skip
+            summary.warn(
+                f"{name}: record ID(s) occur more than once, the last copy is used: {_listed(notes.duplicate_records)}"
+            )
         if notes.translations == 0:
             summary.warn(f"{name}: no CDS feature has a /translation: no frame can be kept")
         elif notes.records_without_translation:
             ids = notes.records_without_translation
-            log.info("%s: %d record(s) without a CDS /translation (no frame kept from them): %s", name, len(ids),
-                     _listed(ids))  # fmt: skip
+            log.info(
+                "%s: %d record(s) without a CDS /translation (no frame kept from them): %s",
+                name,
+                len(ids),
+                _listed(ids),
+            )
         for note in notes.parser_warnings:
             summary.warn(note)
         if summary.frames == 0:
