@@ -91,7 +91,8 @@ def write_genbank(path: Path, genomes: list[Genome]) -> Path:
 
 
 def gzipped(path: Path, target: Path) -> Path:
-    with open(path, "rb") as source, gzip.open(target, "wb") as out:
+    """gzip `path` into `target`, reproducibly (no time stamp or file name in the gzip header)."""
+    with open(path, "rb") as source, open(target, "wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as out:
         shutil.copyfileobj(source, out)
     return target
 

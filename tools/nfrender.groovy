@@ -1,8 +1,9 @@
 // nfrender.groovy: render process `script:`/`stub:` blocks and output patterns the way Nextflow would, with
 // given bindings, so that tests can run the rendered commands on fixtures without a Nextflow engine.
 //   java -cp language-server-all.jar groovy.ui.GroovyMain tools/nfrender.groovy SPEC.json > RENDERED.json
-// SPEC: [{"name": ..., "script": block source, "outputs": [output declarations], "bindings": {...}}]. Lists
-// in the bindings stand for staged path collections, which Nextflow writes space-separated.
+// SPEC: [{"name": ..., "script": block source, "outputs": [output declarations], "bindings": {...}, "values": {...}}].
+// Lists in the bindings stand for staged path collections, which Nextflow writes space-separated (an empty one,
+// `[]` for an optional path input, is false as in Nextflow); "values" are `val` inputs, bound as they are.
 
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
@@ -10,6 +11,7 @@ import groovy.json.JsonSlurper
 class StagedPaths {   // not a Collection: Groovy would interpolate a Collection as [a, b]
     List<Object> items
     String toString() { items.join(' ') }
+    boolean asBoolean() { !items.isEmpty() }
 }
 
 Object staged(Object value) {
@@ -18,8 +20,9 @@ Object staged(Object value) {
     value
 }
 
-String evaluate(String code, Map bindings) {
-    new GroovyShell(new Binding(bindings.collectEntries { k, v -> [k, staged(v)] })).evaluate(code).toString()
+String evaluate(String code, Map bindings, Map values = [:]) {
+    Map all = bindings.collectEntries { k, v -> [k, staged(v)] } + (values ?: [:])
+    new GroovyShell(new Binding(all)).evaluate(code).toString()
 }
 
 // the quoted argument of path(...) and eval(...) in an output declaration, as Groovy string literals
@@ -33,10 +36,10 @@ def rendered = specs.collect { spec ->
         [
             declaration: declaration,
             optional   : declaration.contains('optional: true'),
-            paths      : found.findAll { m -> m[1] == 'path' }.collect { m -> evaluate(m[2], spec.bindings) },
-            evals      : found.findAll { m -> m[1] == 'eval' }.collect { m -> evaluate(m[2], spec.bindings) },
+            paths      : found.findAll { m -> m[1] == 'path' }.collect { m -> evaluate(m[2], spec.bindings, spec.values) },
+            evals      : found.findAll { m -> m[1] == 'eval' }.collect { m -> evaluate(m[2], spec.bindings, spec.values) },
         ]
     }
-    [name: spec.name, command: evaluate(code, spec.bindings), outputs: outputs]
+    [name: spec.name, command: evaluate(code, spec.bindings, spec.values), outputs: outputs]
 }
 println JsonOutput.prettyPrint(JsonOutput.toJson(rendered))
