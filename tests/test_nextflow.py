@@ -258,6 +258,7 @@ QUERIES = {
     "custom_flags": {"profiles": "gpu,docker", "params": {"gpu_container_options": "--gpus device=1"}},
     "test,docker": {},
     "test,gpu,docker": {},
+    "test_train,docker": {},
     "google,gpu": {"params": {"google_project": "my-project"}},
     "gpu,google": {"params": {"google_project": "my-project"}},
     "awsbatch,gpu,docker": {"params": {"aws_queue": "cpu-queue", "aws_gpu_queue": "gpu-queue"}},
@@ -341,6 +342,27 @@ def test_test_profile_runs_on_the_cpu_with_bundled_files(resolved):
         assert sheet[0] == "sample,fasta" and len(sheet) == 4
         for row in sheet[1:]:
             assert (ROOT / row.split(",")[1]).is_file(), row
+
+
+def test_test_train_profile_trains_on_bundled_genomes_on_the_cpu(resolved):
+    result = resolved["test_train,docker"]
+    assert result["processes"]["TRAIN"]["container"] == CPU_IMAGE and result["processes"]["TRAIN"]["accelerator"] is None
+    params = result["params"]
+    assert params["mode"] == "train" and params["chunk_size"] == 300 and "--max-epochs" in params["train_args"]
+    sheet = Path(params["input"]).read_text().splitlines()
+    names = [row.split(",")[0] for row in sheet[1:]]
+    assert set(params["holdout_samples"].split(",")) < set(names)
+    for row in sheet[1:]:
+        assert (ROOT / row.split(",")[1]).is_file() and (ROOT / row.split(",")[2]).is_file(), row
+
+
+def test_only_train_reads_the_recipe():
+    """-resume reuses every featurised shard when only the recipe changes: no other task's script depends on it."""
+    config = (ROOT / "conf" / "modules.config").read_text()
+    block = re.search(r"withName: 'TRAIN' \{(.*?)\n    \}", config, re.S).group(1)
+    assert "ext.args = { params.train_args ?: '' }" in block and config.count("train_args") == 1
+    for path in ROOT.glob("**/*.nf"):
+        assert "train_args" not in path.read_text(), path
 
 
 def test_cloud_profiles(resolved):

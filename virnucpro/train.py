@@ -102,9 +102,13 @@ class Trainer:
     def __init__(self, matrix: LabelledMatrix, split: Split, recipe: Recipe, device: torch.device) -> None:
         self.recipe, self.device = recipe, device
         self.features = self._place(matrix.features)
+        # on the CPU a batch is gathered by numpy: one memcpy per row, never torch's thread pool, whose start and
+        # stop cost more than the copy itself (and stall for milliseconds when other processes hold the cores)
+        self.array = self.features.numpy() if self.features.device.type == "cpu" else None
         self.labels = matrix.labels.to(device)
         self.train_rows = split.train.to(device)
-        self.test_features = matrix.features.index_select(0, split.test)  # scored each epoch, a small share
+        # scored every epoch: gathered once, where the features are
+        self.test_features = self.features.index_select(0, split.test.to(self.features.device))
         self.test_labels = matrix.labels.index_select(0, split.test)
         self.generator = torch.Generator().manual_seed(recipe.seed)  # the per-epoch shuffles, on the CPU
 
@@ -134,13 +138,20 @@ class Trainer:
         for end in ends:
             rows = order[start:end]
             start = end
-            batch = self.features.index_select(0, rows.to(self.features.device)).to(self.device, non_blocking=True)
+            batch = self._gather(rows)
             loss = F.cross_entropy(model(batch), self.labels.index_select(0, rows))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.detach()
         return float(total) / len(ends)
+
+    def _gather(self, rows: torch.Tensor) -> torch.Tensor:
+        """The feature rows of one batch, on the training device."""
+        if self.array is None:
+            return self.features.index_select(0, rows)
+        gathered = torch.from_numpy(np.take(self.array, rows.cpu().numpy(), axis=0))
+        return gathered.to(self.device, non_blocking=True)
 
     def evaluate(self, model: MLPClassifier) -> tuple[float, Metrics, np.ndarray]:
         logits = score(model, self.test_features, self.device)

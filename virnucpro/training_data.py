@@ -137,9 +137,10 @@ def load_matrix(
         if not len(pick.rows):
             continue
         file_ids, data = load_features(pick.file.path)
-        index = torch.from_numpy(pick.rows)
         end = start + len(pick.rows)
-        features[start:end] = data.index_select(0, index) if len(pick.rows) < len(file_ids) else data
+        features[start:end] = (
+            torch.from_numpy(np.take(data.numpy(), pick.rows, axis=0)) if len(pick.rows) < len(file_ids) else data
+        )
         labels[start:end] = pick.file.label
         ids += [file_ids[i] for i in pick.rows.tolist()]
         start = end

@@ -203,7 +203,7 @@ def training_report(result: TrainingResult, recipe: Recipe, chunk_size: int | No
         f"and {data.host_rows:,} host rows used.</p>"
         f"{rows_table(['group', 'files', 'rows', 'used'], groups)}"
         f"<h3>Files</h3>{rows_table(['file', 'label', 'group', 'rows', 'used'], files)}"
-        f"<h2>Recipe</h2>{key_values(list(asdict(recipe).items()))}"
+        f"<h2>Recipe</h2>{key_values([(k, str(v)) for k, v in asdict(recipe).items()])}"
         f"<h2>Epochs</h2>{epochs_table(result.history)}"
     )
     return page("VirNucPro training report", intro, body)

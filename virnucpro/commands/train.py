@@ -3,31 +3,46 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from virnucpro.commands import positive_int
 
 HELP = "train the VirNucPro classifier on labelled merged features (the original's recipe by default)"
 
 
-def fraction(text: str) -> float:
-    """argparse type for a number in [0, 1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to below 1, got {text!r}")
-    return value
+def number_type(accept: Callable[[float], bool], expected: str) -> Callable[[str], float]:
+    """An argparse type for a float that `accept` allows; the error says it expected `expected`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+fraction = number_type(lambda v: 0 <= v < 1, "a number from 0 to below 1")
+positive_float = number_type(lambda v: v > 0, "a positive number")
+
+
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        metavar="N",
+        help="CPU threads for torch (default: torch's choice, all cores; give a task's CPU count on a shared node)",
+    )
+
+
+def set_threads(args: argparse.Namespace) -> None:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--chunk-size", type=positive_int, metavar="N", help="chunk size of the training data, recorded in the metadata"
     )
     parser.add_argument("--device", default="auto", metavar="DEV", help="auto (default), cpu, cuda or cuda:N")
+    add_threads_option(parser)
     parser.add_argument(
         "--pth",
         action="store_true",
@@ -158,5 +174,6 @@ def run(args: argparse.Namespace) -> int:
     from virnucpro.train import train
 
     files = read_labels(args.labels, args.merged)
+    set_threads(args)
     train(files, args.outdir, recipe_from(args), args.device, args.chunk_size, args.pth)
     return 0

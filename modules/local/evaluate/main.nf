@@ -31,6 +31,7 @@ process EVALUATE {
         --classifier ${classifier} \\
         --outdir . \\
         --chunk-size ${chunk_size} \\
+        --threads ${task.cpus} \\
         ${args}
     """
 

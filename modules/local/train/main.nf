@@ -37,6 +37,7 @@ process TRAIN {
         --labels labels.tsv \\
         --outdir . \\
         --chunk-size ${chunk_size} \\
+        --threads ${task.cpus} \\
         --device ${device} \\
         ${args}
     """
