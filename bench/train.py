@@ -175,7 +175,8 @@ def main() -> None:
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
                 times[kind].append(time.perf_counter() - started)
-                print(f"epoch {epoch} {kind:8s} {times[kind][-1]:8.2f} s  training loss {loss:.4f}  test ROC AUC {auc:.4f}")
+                seconds = times[kind][-1]
+                print(f"epoch {epoch} {kind:8s} {seconds:8.2f} s  training loss {loss:.4f}  test ROC AUC {auc:.4f}")
         rates = {kind: len(t) / sum(t) for kind, t in times.items()}
         print(f"epochs/s: original {rates['original']:.4f}, ours {rates['ours']:.4f}; "
               f"ratio {rates['ours'] / rates['original']:.2f}x (median epoch {np.median(times['original']):.2f} s "

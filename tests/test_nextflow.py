@@ -346,7 +346,9 @@ def test_test_profile_runs_on_the_cpu_with_bundled_files(resolved):
 
 def test_test_train_profile_trains_on_bundled_genomes_on_the_cpu(resolved):
     result = resolved["test_train,docker"]
-    assert result["processes"]["TRAIN"]["container"] == CPU_IMAGE and result["processes"]["TRAIN"]["accelerator"] is None
+    assert (
+        result["processes"]["TRAIN"]["container"] == CPU_IMAGE and result["processes"]["TRAIN"]["accelerator"] is None
+    )
     params = result["params"]
     assert params["mode"] == "train" and params["chunk_size"] == 300 and "--max-epochs" in params["train_args"]
     sheet = Path(params["input"]).read_text().splitlines()
