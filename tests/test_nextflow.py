@@ -181,6 +181,9 @@ def test_the_workflow_has_the_designed_channel_shape():
     assert "FEATURISE(" in predict and "FEATURISE(" in train  # both modes fan out through the same subworkflow
     # training collects every shard in file-name order: the same inputs in the same order hit -resume's cache
     assert train.count(".toSortedList { a, b -> a[0] <=> b[0] }") == 2
+    # no held-out sample: `filter` on the value channel of toSortedList binds STOP, so EVALUATE never runs
+    # (nextflow-io/nextflow@2aad02f, modules/nextflow/src/main/groovy/nextflow/extension/OperatorImpl.groovy:124-139)
+    assert ".filter { items -> items.size() > 0 }" in train
     for source in (featurise, predict, train):
         for unstable in (".buffer(", ".collate(", ".merge(", ".first(", ".take(", ".randomSample(", ".collect()"):
             assert unstable not in source, unstable  # arrival order would break -resume

@@ -21,8 +21,8 @@ GENOMES = [("virus_a", True), ("virus_b", True), ("bacterium_a", False), ("fungu
 LENGTH = 12_000
 
 
-def main() -> None:
-    here = Path(__file__).parent
+def write(here: Path) -> None:
+    """Write the genomes into the folder `here`."""
     rng = random.Random(2025)
     for number, (name, gc_rich) in enumerate(GENOMES, start=1):
         genome = synthetic_genome(rng, f"NC_9{number:05d}.1", LENGTH, gc_rich)
@@ -35,4 +35,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    write(Path(__file__).parent)
