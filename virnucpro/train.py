@@ -172,7 +172,8 @@ def fit(matrix: LabelledMatrix, recipe: Recipe, device: str = "auto") -> Trainin
         )
     summary = summarise(matrix, split, recipe.balance)
     started = time.monotonic()
-    with torch.random.fork_rng(devices=[target] if target.type == "cuda" else []):
+    cuda = [target.index if target.index is not None else torch.cuda.current_device()] if target.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(recipe.seed)  # weights and dropout masks
         model = new_classifier(matrix.input_dim, recipe).to(target)
         optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum)
