@@ -4,11 +4,13 @@
  * as a sharded GPU pipeline. https://github.com/virnucpro-nf/virnucpro-nf; usage: docs/usage.md.
  */
 
+include { samplesheetToList       } from 'plugin/nf-schema'
 include { FETCH_MODELS            } from './modules/local/fetch_models/main'
 include { MULTIQC_REPORT          } from './subworkflows/local/multiqc_report'
 include { PIPELINE_COMPLETION     } from './subworkflows/local/utils_virnucpro_pipeline'
 include { PIPELINE_INITIALISATION } from './subworkflows/local/utils_virnucpro_pipeline'
 include { VIRNUCPRO               } from './workflows/virnucpro'
+include { VIRNUCPRO_TRAIN         } from './workflows/train'
 
 /*
  * Prediction: the models (local paths, or --fetch_models), then the sharded analysis of every sample
@@ -75,22 +77,41 @@ workflow {
         params.help,
         params.help_full,
         params.show_hidden,
+        params.mode,
         params,
     )
 
-    // the analysis: prediction (a training mode adds its own workflow next to this one, chosen by a parameter)
-    VIRNUCPRO_PREDICTION(
-        PIPELINE_INITIALISATION.out.samplesheet,
-        params.dnabert_s,
-        params.esm_weights,
-        params.classifier,
-        params.fetch_models.toString().toBoolean(),
-        params.chunk_size.toString().toInteger(),
-        params.shard_size.toString().toInteger(),
-    )
+    // the analysis: prediction (the default), or --mode train: a training samplesheet (sample,fasta,gbff,label,group)
+    // in, a classifier out (workflows/train.nf, docs/training.md)
+    ch_multiqc_files = channel.empty()
+    if (params.mode == 'train') {
+        if (!params.dnabert_s || !params.esm_weights) {
+            error("--mode train needs --dnabert_s and --esm_weights (local paths: `virnucpro fetch-models` downloads them)")
+        }
+        VIRNUCPRO_TRAIN(
+            samplesheetToList(params.input, "${projectDir}/assets/schema_train.json"),
+            params.holdout_samples ? params.holdout_samples.toString().tokenize(',').collect { name -> name.trim() } : [],
+            channel.value(file(params.dnabert_s, checkIfExists: true)),
+            channel.value(file(params.esm_weights, checkIfExists: true)),
+            params.chunk_size.toString().toInteger(),
+            params.shard_size.toString().toInteger(),
+        )
+    }
+    else {
+        VIRNUCPRO_PREDICTION(
+            PIPELINE_INITIALISATION.out.samplesheet,
+            params.dnabert_s,
+            params.esm_weights,
+            params.classifier,
+            params.fetch_models.toString().toBoolean(),
+            params.chunk_size.toString().toInteger(),
+            params.shard_size.toString().toInteger(),
+        )
+        ch_multiqc_files = VIRNUCPRO_PREDICTION.out.multiqc_files
+    }
 
     MULTIQC_REPORT(
-        VIRNUCPRO_PREDICTION.out.multiqc_files,
+        ch_multiqc_files,
         params.multiqc_config,
         params.multiqc_logo,
         params.multiqc_methods_description,

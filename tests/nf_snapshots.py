@@ -49,10 +49,12 @@ SHARD = {"id": "demo.shard_00001", "sample": "demo"}
 
 CASES = [
     Case("prepare", "demo FASTA, shards of 7 frames", "PREPARE", "script",
-         {"meta": {"id": "demo"}, "fasta": "demo.fa", "chunk_size": 500, "shard_size": 7}, {"demo.fa": DEMO},
+         {"meta": {"id": "demo"}, "fasta": "demo.fa", "annotations": [], "chunk_size": 500, "shard_size": 7},
+         {"demo.fa": DEMO},
          ["manifest", "chunks", "summary"]),
     Case("prepare", "stub", "PREPARE", "stub",
-         {"meta": {"id": "demo"}, "fasta": "demo.fa", "chunk_size": 500, "shard_size": 7}, {"demo.fa": DEMO},
+         {"meta": {"id": "demo"}, "fasta": "demo.fa", "annotations": [], "chunk_size": 500, "shard_size": 7},
+         {"demo.fa": DEMO},
          ["shards", "manifest", "chunks", "summary"]),
     Case("embed_dnabert", "stub", "EMBED_DNABERT", "stub", {"meta": SHARD, "fna": "demo.fa", "model": "dnabert_s"},
          {"demo.fa": DEMO, "dnabert_s": DATA / "models" / "dnabert_s"}, ["embeddings"]),

@@ -27,8 +27,14 @@ from tests.nextflow_tools import extract, groovy, resolve
 MODULES = sorted((ROOT / "modules" / "local").glob("*/main.nf"))
 BASE_CONFIG = (ROOT / "conf" / "base.config").read_text()
 PIPELINE_FILES = ["main.nf", "nextflow.config", "workflows", "subworkflows", "modules", "conf", "assets"]
-GPU_PROCESSES = {"EMBED_DNABERT", "EMBED_ESM"}
+GPU_PROCESSES = {"EMBED_DNABERT", "EMBED_ESM", "TRAIN"}
+WORKFLOWS = [
+    ROOT / "workflows" / "virnucpro.nf",
+    ROOT / "workflows" / "train.nf",
+    ROOT / "subworkflows" / "local" / "featurise" / "main.nf",
+]
 CPU_IMAGE = "ghcr.io/virnucpro-nf/virnucpro-cpu:0.1.0"
+CPU_REPOSITORY = CPU_IMAGE.removeprefix("ghcr.io/")  # what the configs name: the registry is docker.registry & co.
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +76,11 @@ LINT_FAULTS = {  # a copy of the pipeline per fault: (file, text, replacement, e
     "directive_typo": ("modules/local/merge/main.nf", "    container '", "    contianer '", "contianer"),
     "unknown_output": ("workflows/virnucpro.nf", "PREDICT.out.predictions\n        .mix", "PREDICT.out.prediction\n        .mix",
                        "Unrecognized output `prediction`"),
-    "process_arity": ("workflows/virnucpro.nf", "MERGE(ch_merge_input)", "MERGE(ch_merge_input, ch_classifier)",
+    "process_arity": ("subworkflows/local/featurise/main.nf", "MERGE(ch_merge_input)", "MERGE(ch_merge_input, ch_esm_weights)",
                       "expected 1 but received 2"),
+    "train_output": ("workflows/train.nf", "TRAIN.out.classifier.map", "TRAIN.out.classifer.map",
+                     "Unrecognized output `classifer`"),
+    "train_arity": ("workflows/train.nf", "TRAIN(ch_training, chunk_size)", "TRAIN(ch_training)", "expected 2 but received 1"),
     "unclosed_block": ("conf/base.config", "    maxRetries    = 1\n", "    maxRetries    = 1\n    withLabel: 'x' {\n",
                        "error"),
     "undefined_variable": ("main.nf", "chunk_size,\n        shard_size,", "chunk_size,\n        shard_sise,",
@@ -110,7 +119,7 @@ def test_lint_catches_planted_faults(lint, fault):
 
 def test_every_process_follows_the_module_conventions(processes):
     assert set(processes) == {"PREPARE", "EMBED_DNABERT", "EMBED_ESM", "MERGE", "PREDICT", "REPORT", "FETCH_MODELS",
-                              "MULTIQC"}  # fmt: skip
+                              "MULTIQC", "TRAIN", "EVALUATE"}  # fmt: skip
     defined_labels = set(re.findall(r"withLabel: '(\w+)'", BASE_CONFIG))
     for name, process in processes.items():
         if name != "FETCH_MODELS":  # the only process without a sample
@@ -161,7 +170,8 @@ def test_versions_go_to_the_topic_channel(processes):
         # FETCH_MODELS reports none: storeDir (its model cache) needs path outputs only
         expected = set() if name == "FETCH_MODELS" else {"virnucpro", "python"} | (
             {"torch", "cuda", "transformers"} if name == "EMBED_DNABERT" else
-            {"torch", "cuda", "fair-esm"} if name == "EMBED_ESM" else set()
+            {"torch", "cuda", "fair-esm"} if name == "EMBED_ESM" else
+            {"torch", "cuda"} if name == "TRAIN" else set()
         )  # fmt: skip
         assert tools == expected, (name, tools)
 
@@ -186,19 +196,26 @@ def test_ci_runs_the_pipeline_where_nextflow_can_be_installed():
 
 
 def test_workflows_and_modules_do_not_read_params():
-    for path in [ROOT / "workflows" / "virnucpro.nf", *MODULES]:
+    for path in [*WORKFLOWS, *MODULES]:
         assert "params." not in path.read_text(), path
 
 
 def test_the_workflow_has_the_designed_channel_shape():
     """The joins and the per-sample collection of DESIGN.md §1, which no parser can check for meaning."""
-    source = (ROOT / "workflows" / "virnucpro.nf").read_text()
-    assert 'id: "${meta.id}.${row.shard_id}".toString()' in source  # the String shard key
-    assert source.count("failOnDuplicate: true") == 2
-    assert "groupKey(meta.sample, meta.n_shards)" in source
-    for unstable in (".buffer(", ".collate(", ".merge(", ".first(", ".take(", ".randomSample("):
-        assert unstable not in source, unstable  # arrival order would break -resume
-    assert re.search(r"\bit\b", source) is None  # closures name their parameters
+    featurise, predict, train = (path.read_text() for path in (WORKFLOWS[2], WORKFLOWS[0], WORKFLOWS[1]))
+    assert 'id: "${meta.id}.${row.shard_id}".toString()' in featurise  # the String shard key
+    assert featurise.count("failOnDuplicate: true") == predict.count("failOnDuplicate: true") == 1
+    assert "groupKey(meta.sample, meta.n_shards)" in predict
+    assert "FEATURISE(" in predict and "FEATURISE(" in train  # both modes fan out through the same subworkflow
+    # training collects every shard in file-name order: the same inputs in the same order hit -resume's cache
+    assert train.count(".toSortedList { a, b -> a[0] <=> b[0] }") == 2
+    # no held-out sample: `filter` on the value channel of toSortedList binds STOP, so EVALUATE never runs
+    # (nextflow-io/nextflow@2aad02f, modules/nextflow/src/main/groovy/nextflow/extension/OperatorImpl.groovy:124-139)
+    assert ".filter { items -> items.size() > 0 }" in train
+    for source in (featurise, predict, train):
+        for unstable in (".buffer(", ".collate(", ".merge(", ".first(", ".take(", ".randomSample(", ".collect()"):
+            assert unstable not in source, unstable  # arrival order would break -resume
+        assert re.search(r"\bit\b", source) is None  # closures name their parameters
 
 
 def bin_help(script: Path, *args: str) -> str:
@@ -213,8 +230,9 @@ def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
     for name, process in processes.items():
         lines = [line.strip().removesuffix("\\").strip() for line in process["script"].splitlines()]
         command = next(
-            line for line in lines if line and not line.startswith(("script:", "def ", "//", '"""', "export "))
-        )
+            line for line in lines
+            if line and not line.startswith(("script:", "def ", "//", '"""', "export ", "printf "))
+        )  # fmt: skip
         words = " ".join(lines[lines.index(command) :]).split()
         if words[0] == "virnucpro":  # the package CLI: bin/virnucpro SUBCOMMAND
             script, subcommand, flags = ROOT / "bin" / "virnucpro", [words[1]], words[2:]
@@ -233,7 +251,8 @@ def test_every_flag_a_module_passes_exists_in_its_bin_script(processes):
         unknown = [f for f in flags if not re.search(re.escape(f) + r"(?![\w-])", help_text)]
         assert not unknown, (name, script.name, unknown)
         checked.add(script.name)
-    assert checked == {"prepare", "embed-dnabert", "embed-esm", "merge", "predict", "report", "virnucpro", "multiqc"}
+    assert checked == {"prepare", "embed-dnabert", "embed-esm", "merge", "predict", "report", "virnucpro", "multiqc",
+                       "train", "evaluate"}  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------- configuration
@@ -273,6 +292,7 @@ QUERIES = {
     "custom_flags": {"profiles": "gpu,docker", "params": {"gpu_container_options": "--gpus device=1"}},
     "test,docker": {},
     "test,gpu,docker": {},
+    "test_train,docker": {},
     "google,gpu": {"params": {"google_project": "my-project"}},
     "gpu,google": {"params": {"google_project": "my-project"}},
     "awsbatch,gpu,docker": {"params": {"awsqueue": "cpu-queue", "awsqueue_gpu": "gpu-queue"}},
@@ -356,13 +376,37 @@ def test_test_profile_runs_on_the_cpu_with_bundled_files(resolved):
     for name in ("test,docker", "test,gpu,docker"):
         result = resolved[name]
         for process in GPU_PROCESSES:  # the repository path; the registry comes from docker.registry
-            assert result["processes"][process]["container"] == CPU_IMAGE.removeprefix("ghcr.io/"), (name, process)
+            assert result["processes"][process]["container"] == CPU_REPOSITORY, (name, process)
         assert result["settings"]["process.resourceLimits"] == {"cpus": 2, "memory": "6.GB", "time": "1.h"}
         params = result["params"]
         for key in ("input", "dnabert_s", "esm_weights", "classifier"):
             assert Path(params[key]).exists(), (key, params[key])
         sheet = Path(params["input"]).read_text().splitlines()
         assert sheet[0] == "sample,fasta" and len(sheet) == 4  # rows: URLs of bundled files (test_nextflow_deploy.py)
+
+
+def test_test_train_profile_trains_on_bundled_genomes_on_the_cpu(resolved):
+    result = resolved["test_train,docker"]
+    assert (
+        result["processes"]["TRAIN"]["container"] == CPU_REPOSITORY
+        and result["processes"]["TRAIN"]["accelerator"] is None
+    )
+    params = result["params"]
+    assert params["mode"] == "train" and params["chunk_size"] == 300 and "--max-epochs" in params["train_args"]
+    sheet = Path(params["input"]).read_text().splitlines()
+    names = [row.split(",")[0] for row in sheet[1:]]
+    assert set(params["holdout_samples"].split(",")) < set(names)
+    for row in sheet[1:]:
+        assert (ROOT / row.split(",")[1]).is_file() and (ROOT / row.split(",")[2]).is_file(), row
+
+
+def test_only_train_reads_the_recipe():
+    """-resume reuses every featurised shard when only the recipe changes: no other task's script depends on it."""
+    config = (ROOT / "conf" / "modules.config").read_text()
+    block = re.search(r"withName: 'TRAIN' \{(.*?)\n    \}", config, re.S).group(1)
+    assert "ext.args = { params.train_args ?: '' }" in block and config.count("train_args") == 1
+    for path in ROOT.glob("**/*.nf"):
+        assert "train_args" not in path.read_text(), path
 
 
 def test_cloud_profiles(resolved):
@@ -470,8 +514,41 @@ def test_test_profile_params_validate_against_the_schema(resolved):
     schema = json.loads((ROOT / "nextflow_schema.json").read_text())
     params = {k: v for k, v in resolved["test,docker"]["params"].items() if v is not None}
     jsonschema.validate(params, schema)
+    jsonschema.validate({**params, "chunk_size": 150}, schema)  # a classifier you train may use any chunk length
+    with pytest.raises(jsonschema.ValidationError, match="is less than the minimum"):
+        jsonschema.validate({**params, "chunk_size": 0}, schema)
     with pytest.raises(jsonschema.ValidationError, match="is not one of"):
-        jsonschema.validate({**params, "chunk_size": 400}, schema)
+        jsonschema.validate({**params, "mode": "training"}, schema)
+
+
+def test_training_samplesheet_schema_accepts_the_test_samplesheet_and_refuses_bad_rows():
+    """assets/schema_train.json (--mode train). nf-schema gives a missing meta column `[]` (SamplesheetConverter.groovy,
+    processMeta, nextflow-io/nf-schema@b401be8 lines 245-251): train.nf turns a missing group into the label."""
+    schema = json.loads((ROOT / "assets" / "schema_train.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    lines = (ROOT / "assets" / "samplesheet_train_test.csv").read_text().splitlines()
+    assert lines[0] == "sample,fasta,gbff,label,group"
+    rows = [{k: v for k, v in zip(lines[0].split(","), line.split(","), strict=True) if v} for line in lines[1:]]
+    jsonschema.validate(rows, schema)
+    for row in rows:
+        assert (ROOT / row["fasta"]).is_file() and (ROOT / row["gbff"]).is_file(), row
+    assert {row["label"] for row in rows} == {"viral", "host"}
+    good = {"sample": "a", "fasta": "a.genomic.fna.gz", "gbff": "a.genomic.gbff.gz", "label": "host", "group": "fungi"}
+    bad_rows = {
+        "label": {**good, "label": "virus"},
+        "host without group": {k: v for k, v in good.items() if k != "group"},
+        "empty group": {**good, "group": ""},
+        "group of two words": {**good, "group": "gram negative"},
+        "annotations not GenBank": {**good, "gbff": "a.gff"},
+        "fasta not FASTA": {**good, "fasta": "a.genomic.gbff"},
+        "hidden sample": {**good, "sample": ".a"},
+        "no annotations": {k: v for k, v in good.items() if k != "gbff"},
+    }
+    for problem, row in bad_rows.items():
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate([row], schema)
+            pytest.fail(problem)
+    jsonschema.validate([{**good, "label": "viral", "group": ""}], schema)  # a viral row may leave group empty
 
 
 def test_samplesheet_schema_accepts_the_test_samplesheet_and_refuses_bad_rows():

@@ -35,7 +35,7 @@ from tests.nextflow_tools import PROCESS_SHELL, resolve
 
 # the modules that run the project's images (MULTIQC runs nf-core's MultiQC image, named in full)
 MODULES = sorted(m for m in (ROOT / "modules" / "local").glob("*/main.nf") if m.parent.name != "multiqc")
-GPU_PROCESSES = {"EMBED_DNABERT", "EMBED_ESM"}
+GPU_PROCESSES = {"EMBED_DNABERT", "EMBED_ESM", "TRAIN"}
 ENGINES = ["apptainer", "charliecloud", "docker", "podman", "singularity"]
 DIRECTIVES = ["accelerator", "cpus", "memory", "time", "machineType", "queue", "container", "containerOptions",
               "storeDir", "publishDir", "executor"]  # fmt: skip

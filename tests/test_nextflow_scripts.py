@@ -65,13 +65,13 @@ class Plan:
         self.processes, self.root, self.tasks = processes, root, {}
 
     def add(self, key: str, name: str, bindings: dict, files: dict[str, Path] | None = None, block: str = "script",
-            accelerator: dict | None = None, args: str | None = None) -> Path:  # fmt: skip
+            accelerator: dict | None = None, args: str | None = None, values: dict | None = None) -> Path:  # fmt: skip
         workdir = self.root / key
         workdir.mkdir(parents=True)
         stage(workdir, files or {})
         process = self.processes[name]
         spec = {"name": key, "script": process[block], "outputs": process["outputs"],
-                "bindings": {"task": task_binding(name, accelerator, args), **bindings}}  # fmt: skip
+                "bindings": {"task": task_binding(name, accelerator, args), **bindings}, "values": values or {}}  # fmt: skip
         self.tasks[key] = Task(key, workdir, spec)
         return workdir
 
@@ -79,9 +79,9 @@ class Plan:
 def build_plan(processes: dict[str, dict], root: Path) -> Plan:
     plan = Plan(processes, root)
     demo_fa, no_frames_fa = DATA / "demo" / "demo.fa", DATA / "nextflow" / "no_frames.fa"
-    prepare = plan.add("prepare", "PREPARE", {"meta": {"id": "demo"}, "fasta": "demo.fa", "chunk_size": 500,
-                                              "shard_size": 16}, {"demo.fa": demo_fa})  # fmt: skip
-    plan.add("prepare_no_frames", "PREPARE", {"meta": {"id": "no_frames"}, "fasta": "no_frames.fa",
+    prepare = plan.add("prepare", "PREPARE", {"meta": {"id": "demo"}, "fasta": "demo.fa", "annotations": [],
+                                              "chunk_size": 500, "shard_size": 16}, {"demo.fa": demo_fa})  # fmt: skip
+    plan.add("prepare_no_frames", "PREPARE", {"meta": {"id": "no_frames"}, "fasta": "no_frames.fa", "annotations": [],
                                               "chunk_size": 500, "shard_size": 16}, {"no_frames.fa": no_frames_fa})  # fmt: skip
     merged = {}
     for shard in SHARDS:
@@ -117,10 +117,13 @@ def build_plan(processes: dict[str, dict], root: Path) -> Plan:
                                     "multiqc_config": "config/multiqc_config.yml", "multiqc_logo": [],
                                     "replace_names": [], "sample_names": []}, files,
              args="--cl-config 'export_plots: false'")  # fmt: skip
+    add_training(plan)
     for name, bindings in STUB_BINDINGS.items():
         plan.add(f"stub.{name}", name, bindings, block="stub")
     for name in ("EMBED_DNABERT", "EMBED_ESM"):  # rendered only: there is no GPU here
         plan.add(f"gpu.{name}", name, STUB_BINDINGS[name], accelerator=GPU, args="--batch-tokens 4096")
+    plan.add("gpu.TRAIN", "TRAIN", STUB_BINDINGS["TRAIN"], accelerator=GPU, args="--max-epochs 50",
+             values={"labels": [["a.pt", "viral", "viral"]]})  # fmt: skip
     plan.add("fetch_models", "FETCH_MODELS", {"chunk_size": 300})
     for index, case in enumerate(nf_snapshots.CASES):  # the inputs of the nf-test cases that take a snapshot
         plan.add(f"snap.{index}", case.process, case.bindings, case.staged, block=case.block)
@@ -128,8 +131,41 @@ def build_plan(processes: dict[str, dict], root: Path) -> Plan:
 
 
 MULTIQC_GENERATED = ["virnucpro_software_mqc_versions.yml", "workflow_summary_mqc.yaml", "methods_description_mqc.yaml"]
+
+TRAIN_DATA = DATA / "train"
+# --mode train on two bundled genomes (one gzip-compressed): one shard each at 64 frames per shard
+TRAIN_SAMPLES = [("virus_a", "viral", "viral", ""), ("bacterium_a", "host", "bacteria", ".gz")]
+TRAIN_CHAIN = [f"{step}.{sample}" for sample, *_ in TRAIN_SAMPLES for step in ("prepare", "dnabert", "esm", "merge")]
+
+
+def add_training(plan: Plan) -> None:
+    """PREPARE with annotations, both embeddings and MERGE per sample, then TRAIN on both and EVALUATE."""
+    merged, rows = {}, []
+    for sample, label, group, gz in TRAIN_SAMPLES:
+        fna, gbff = f"{sample}.genomic.fna{gz}", f"{sample}.genomic.gbff{gz}"
+        meta = {"id": sample, "label": label, "group": group}
+        prepare = plan.add(f"prepare.{sample}", "PREPARE", {"meta": meta, "fasta": fna, "annotations": gbff,
+                                                            "chunk_size": 300, "shard_size": 64},
+                           {fna: TRAIN_DATA / fna, gbff: TRAIN_DATA / gbff})  # fmt: skip
+        key = f"{sample}.shard_00001"
+        shard = {**meta, "id": key, "sample": sample, "shard_id": "shard_00001", "n_shards": 1}
+        dna = plan.add(f"dnabert.{sample}", "EMBED_DNABERT", {"meta": shard, "fna": f"{key}.fna", "model": "dnabert_s"},
+                       {f"{key}.fna": prepare / f"{key}.fna", "dnabert_s": MODELS / "dnabert_s"})  # fmt: skip
+        esm = plan.add(f"esm.{sample}", "EMBED_ESM", {"meta": shard, "faa": f"{key}.faa", "weights": "esm.pt"},
+                       {f"{key}.faa": prepare / f"{key}.faa", "esm.pt": MODELS / "esm2_t2_64_test.pt"})  # fmt: skip
+        merge = plan.add(f"merge.{sample}", "MERGE", {"meta": shard, "dnabert": "a.pt", "esm": "b.pt"},
+                         {"a.pt": dna / f"{key}.dnabert.pt", "b.pt": esm / f"{key}.esm.pt"})  # fmt: skip
+        merged[f"merged/{key}.merged.pt"] = merge / f"{key}.merged.pt"
+        rows.append([f"{key}.merged.pt", label, group])
+    train = plan.add("train", "TRAIN", {"meta": {"id": "classifier"}, "merged": list(merged), "chunk_size": 300},
+                     merged, args="--max-epochs 3 --pth", values={"labels": rows})  # fmt: skip
+    plan.add("evaluate", "EVALUATE", {"meta": {"id": "holdout"}, "merged": list(merged),
+                                      "classifier": "classifier.safetensors", "chunk_size": 300},
+             {**merged, "classifier.safetensors": train / "classifier.safetensors"}, values={"labels": rows})  # fmt: skip
+
+
 STUB_BINDINGS = {
-    "PREPARE": {"meta": {"id": "s"}, "fasta": "s.fa", "chunk_size": 500, "shard_size": 7},
+    "PREPARE": {"meta": {"id": "s"}, "fasta": "s.fa", "annotations": [], "chunk_size": 500, "shard_size": 7},
     "EMBED_DNABERT": {"meta": {"id": "s.shard_00001"}, "fna": "x.fna", "model": "m"},
     "EMBED_ESM": {"meta": {"id": "s.shard_00001"}, "faa": "x.faa", "weights": "m.pt"},
     "MERGE": {"meta": {"id": "s.shard_00001"}, "dnabert": "a.pt", "esm": "b.pt"},
@@ -143,6 +179,13 @@ STUB_BINDINGS = {
         "multiqc_logo": [],
         "replace_names": [],
         "sample_names": [],
+    },
+    "TRAIN": {"meta": {"id": "classifier"}, "merged": ["merged/a.pt"], "chunk_size": 300},
+    "EVALUATE": {
+        "meta": {"id": "holdout"},
+        "merged": ["merged/a.pt"],
+        "classifier": "c.safetensors",
+        "chunk_size": 300,
     },
 }
 
@@ -261,6 +304,43 @@ def test_gpu_tasks_insist_on_cuda_and_pass_ext_args(plan):
         assert gpu[gpu.index("--device") + 1] == "cuda" and gpu[-2:] == ["--batch-tokens", "4096"], gpu
         cpu = plan.tasks[f"{shard}.{SHARDS[0]}"].rendered["command"].split()
         assert cpu[cpu.index("--device") + 1] == "auto", cpu
+    gpu = plan.tasks["gpu.TRAIN"].rendered["command"].split()
+    assert gpu[gpu.index("--device") + 1] == "cuda" and gpu[-2:] == ["--max-epochs", "50"], gpu
+    cpu = plan.tasks["train"].rendered["command"].split()
+    assert cpu[cpu.index("--device") + 1] == "auto", cpu
+
+
+def test_training_runs_through_every_script_block(plan):
+    """--mode train's tasks on two bundled genomes: training-mode PREPARE, embeddings, MERGE, TRAIN, EVALUATE."""
+    import json
+
+    from virnucpro.models.classifier import load_classifier
+
+    for step in ("prepare", "dnabert", "esm", "merge"):
+        execute_all(plan, [f"{step}.{sample}" for sample, *_ in TRAIN_SAMPLES])
+    for sample, *_ in TRAIN_SAMPLES:
+        prepared = plan.root / f"prepare.{sample}"
+        assert json.loads((prepared / f"{sample}.prepare.json").read_text())["annotations"]["cds"] > 5
+        assert len((prepared / f"{sample}.manifest.tsv").read_text().splitlines()) == 2  # one shard
+    execute_all(plan, ["train"])
+    execute_all(plan, ["evaluate"])
+    train = plan.root / "train"
+    assert (train / "labels.tsv").read_text() == (
+        "file\tlabel\tgroup\nvirus_a.shard_00001.merged.pt\tviral\tviral\n"
+        "bacterium_a.shard_00001.merged.pt\thost\tbacteria\n"
+    )
+    assert load_classifier(train / "classifier.safetensors").input_dim == 128
+    assert load_classifier(train / "300_model.pth").input_dim == 128  # --pth from ext.args
+    assert len((train / "metrics.tsv").read_text().splitlines()) == 4  # --max-epochs 3 from ext.args
+    frames = sum(int(line.split("\t")[1]) for sample, *_ in TRAIN_SAMPLES
+                 for line in (plan.root / f"prepare.{sample}" / f"{sample}.manifest.tsv").read_text().splitlines()[1:])  # fmt: skip
+    assert json.loads((plan.root / "evaluate" / "evaluation.json").read_text())["frames"]["rows"] == frames
+    stamp = re.compile(rb"20\d\d-\d\d-\d\d[T ]\d\d:\d\d")
+    for key in [*TRAIN_CHAIN, "train", "evaluate"]:
+        for path in (plan.root / key).iterdir():
+            if path.is_file() and not path.is_symlink():
+                content = path.read_bytes()
+                assert str(plan.root).encode() not in content and not stamp.search(content), path
 
 
 def test_fetch_models_command_and_outputs(plan):
@@ -297,10 +377,12 @@ def test_nf_test_snapshots_are_what_the_blocks_produce(plan):
 
 
 def versions_topic(plan: Plan) -> list[list[str]]:
-    """What the `versions` topic carries after the tasks that ran: [process, tool, version] per eval output."""
+    """What the `versions` topic of a prediction run carries after its tasks ran: [process, tool, version] per eval
+    output (the training tasks of this plan belong to another run)."""
     entries = []
-    for task in plan.tasks.values():
-        if not task.done or task.name.startswith("stub."):
+    for key in (*CHAIN, "prepare_no_frames", "report_no_frames"):
+        task = plan.tasks[key]
+        if not task.done:
             continue
         for output in task.rendered["outputs"]:
             tool = re.search(r"val\('([\w-]+)'\), eval\(", output["declaration"])

@@ -40,7 +40,7 @@ EXPECTED_PIPELINE_WARNINGS = {
 }
 EXPECTED_MODULE_WARNINGS = {
     *((module, "main_nf_module_no_punctuation") for module in ("embed_dnabert", "embed_esm", "fetch_models")),
-    *((module, "process_standard_label") for module in ("embed_dnabert", "embed_esm")),  # process_gpu
+    *((module, "process_standard_label") for module in ("embed_dnabert", "embed_esm", "train")),  # process_gpu
     # MultiQC's version stays off the versions topic, which MultiQC reads (as in nf-core's own module)
     ("multiqc", "main_nf_version_topic"),
     ("multiqc", "main_nf_version_emit"),

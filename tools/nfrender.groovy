@@ -1,11 +1,12 @@
 // nfrender.groovy: render process `script:`/`stub:` blocks and output patterns the way Nextflow would, with
 // given bindings, so that tests can run the rendered commands on fixtures without a Nextflow engine.
 //   java -cp language-server-all.jar groovy.ui.GroovyMain tools/nfrender.groovy SPEC.json > RENDERED.json
-// SPEC: [{"name": ..., "script": block source, "outputs": [output declarations], "bindings": {...}}]. Lists
-// in the bindings stand for staged path collections: a List in Groovy code (as Nextflow's BlankSeparatedList is),
-// written space-separated where a string interpolates them, because the code is compiled with nf-lang's own
-// TaskCmdXformVisitor, which routes every interpolated value through LangHelpers.applyPathEscapeAware as in
-// Nextflow (nf-lang TaskCmdXformVisitor.java; nextflow LangHelpers.java:278).
+// SPEC: [{"name": ..., "script": block source, "outputs": [output declarations], "bindings": {...}, "values": {...}}].
+// Lists in the bindings stand for staged path collections: a List in Groovy code (as Nextflow's BlankSeparatedList
+// is; an empty one, `[]` for an optional path input, is false as in Nextflow), written space-separated where a
+// string interpolates them, because the code is compiled with nf-lang's own TaskCmdXformVisitor, which routes every
+// interpolated value through LangHelpers.applyPathEscapeAware as in Nextflow (nf-lang TaskCmdXformVisitor.java;
+// nextflow LangHelpers.java:278). "values" are `val` inputs, bound as they are.
 
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
@@ -21,6 +22,7 @@ import org.codehaus.groovy.control.customizers.CompilationCustomizer
 class StagedPaths implements List {
     @Delegate List items
     String toString() { items.join(' ') }
+    boolean asBoolean() { !items.isEmpty() }
 }
 
 // what TaskCmdXformVisitor calls: Nextflow's LangHelpers.applyPathEscapeAware, for staged path lists
@@ -47,9 +49,9 @@ Object staged(Object value) {
     value
 }
 
-String evaluate(String code, Map bindings) {
-    def binding = new Binding(bindings.collectEntries { k, v -> [k, staged(v)] })
-    new GroovyShell(LOADER, binding, CONFIG).evaluate(code).toString()
+String evaluate(String code, Map bindings, Map values = [:]) {
+    Map all = bindings.collectEntries { k, v -> [k, staged(v)] } + (values ?: [:])
+    new GroovyShell(LOADER, new Binding(all), CONFIG).evaluate(code).toString()
 }
 
 // the quoted argument of path(...) and eval(...) in an output declaration, as Groovy string literals
@@ -63,10 +65,10 @@ def rendered = specs.collect { spec ->
         [
             declaration: declaration,
             optional   : declaration.contains('optional: true'),
-            paths      : found.findAll { m -> m[1] == 'path' }.collect { m -> evaluate(m[2], spec.bindings) },
-            evals      : found.findAll { m -> m[1] == 'eval' }.collect { m -> evaluate(m[2], spec.bindings) },
+            paths      : found.findAll { m -> m[1] == 'path' }.collect { m -> evaluate(m[2], spec.bindings, spec.values) },
+            evals      : found.findAll { m -> m[1] == 'eval' }.collect { m -> evaluate(m[2], spec.bindings, spec.values) },
         ]
     }
-    [name: spec.name, command: evaluate(code, spec.bindings), outputs: outputs]
+    [name: spec.name, command: evaluate(code, spec.bindings, spec.values), outputs: outputs]
 }
 println JsonOutput.prettyPrint(JsonOutput.toJson(rendered))

@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "predict": "predict",
     "report": "report",
     "run": "run",
+    "train": "train",
+    "evaluate": "evaluate",
     "export-classifier": "export_classifier",
     "check-dnabert": "check_dnabert",
     "fetch-models": "fetch_models",

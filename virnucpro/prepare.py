@@ -20,14 +20,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Protocol, TextIO
 
 from virnucpro import __version__
 from virnucpro.chunking import chunk_bounds
 from virnucpro.errors import InputError, record_error
 from virnucpro.fasta import FastaRecord, check_nucleotides, read_fasta
 from virnucpro.progress import Progress
-from virnucpro.translate import kept_frames
+from virnucpro.translate import KeptFrame, kept_frames
 
 log = logging.getLogger("virnucpro")
 
@@ -211,12 +211,29 @@ class ShardWriter:
         return self.rows
 
 
+class FrameSelector(Protocol):
+    """Narrows each batch's kept frames (training mode: virnucpro.training_frames); adds to prepare.json."""
+
+    def __call__(
+        self, batch: ChunkBatch, kept: list[list[KeptFrame]], summary: PrepareSummary
+    ) -> list[list[KeptFrame]]: ...
+
+    def finish(self, summary: PrepareSummary) -> dict[str, object]: ...
+
+
 def write_identified(
-    batches: Iterable[ChunkBatch], chunks_out: TextIO, shards: ShardWriter, summary: PrepareSummary, progress: Progress
+    batches: Iterable[ChunkBatch],
+    chunks_out: TextIO,
+    shards: ShardWriter,
+    summary: PrepareSummary,
+    progress: Progress,
+    select: FrameSelector | None = None,
 ) -> None:
     """Translate each batch; write every chunk's row and every kept frame."""
     for batch in batches:
         kept = kept_frames(batch.sequences)
+        if select is not None:
+            kept = select(batch, kept, summary)
         names = [",".join(f.name for f in frames) if frames else "" for frames in kept]
         chunks_out.write("".join([
             f"{i}\t{c}\t{a}\t{b}\t{b - a}\t{n}\n"
@@ -265,8 +282,11 @@ def prepare(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     shard_size: int = DEFAULT_SHARD_SIZE,
     verbose: bool = False,
+    select: FrameSelector | None = None,
 ) -> PrepareSummary:
-    """Run the prepare step; return its summary. Raises `InputError` on bad input with nothing published."""
+    """Run the prepare step; return its summary. Raises `InputError` on bad input with nothing published.
+
+    `select` narrows the kept frames (training mode); its `finish` adds to prepare.json."""
     if chunk_size < 1:
         raise InputError(f"--chunk-size must be a positive integer, got {chunk_size}")
     if shard_size < 1:
@@ -288,11 +308,13 @@ def prepare(
         with open(staging / outputs.chunks.name, "w", buffering=1 << 20) as chunks_out:
             chunks_out.write(CHUNKS_HEADER)
             counted = _counting(_prepend(first, records), progress)
-            write_identified(chunk_batches(counted, chunk_size, TRANSLATE_BATCH), chunks_out, shards, summary, progress)
+            batches = chunk_batches(counted, chunk_size, TRANSLATE_BATCH)
+            write_identified(batches, chunks_out, shards, summary, progress, select)
         rows = shards.close()
         summary.shards = len(rows)
+        extra = select.finish(summary) if select is not None else {}
         (staging / outputs.manifest.name).write_text(MANIFEST_HEADER + "".join(rows))
-        (staging / outputs.summary.name).write_text(json.dumps(asdict(summary), indent=2) + "\n")
+        (staging / outputs.summary.name).write_text(json.dumps(asdict(summary) | extra, indent=2) + "\n")
         publish(staging, outputs)
     except OSError as exc:
         raise InputError(f"{outputs.outdir}: cannot write outputs ({exc.strerror or exc})") from None
@@ -300,7 +322,7 @@ def prepare(
         progress.close()
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(staging)
-    if summary.frames == 0:
+    if summary.frames == 0 and select is None:
         log.warning("%s: no chunk has a stop-free frame: the outputs are valid but hold no sequences", input_path.name)
     log.info(
         "prepare: %s records (%s empty, skipped), %s chunks, %s kept frames in %s shard(s) -> %s",

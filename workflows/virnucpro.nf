@@ -2,12 +2,9 @@
  * VirNucPro: prepare -> (DNABERT-S || ESM-2 per shard) -> merge per shard -> predict per sample -> report per sample
  */
 
-include { PREPARE       } from '../modules/local/prepare/main'
-include { EMBED_DNABERT } from '../modules/local/embed_dnabert/main'
-include { EMBED_ESM     } from '../modules/local/embed_esm/main'
-include { MERGE         } from '../modules/local/merge/main'
-include { PREDICT       } from '../modules/local/predict/main'
-include { REPORT        } from '../modules/local/report/main'
+include { FEATURISE } from '../subworkflows/local/featurise/main'
+include { PREDICT   } from '../modules/local/predict/main'
+include { REPORT    } from '../modules/local/report/main'
 
 workflow VIRNUCPRO {
 
@@ -21,30 +18,10 @@ workflow VIRNUCPRO {
     shard_size        // integer: kept frames per shard
 
     main:
-    PREPARE(ch_samples, chunk_size, shard_size)
-
-    // one item per shard, keyed by the String "<sample>.<shard_id>"; the manifest knows every sample's shard count
-    ch_shards = PREPARE.out.shards
-        .flatMap { meta, manifest, files ->
-            def rows = manifest.splitCsv(header: true, sep: '\t')
-            def byName = [files].flatten().collectEntries { f -> [f.name, f] }
-            rows.collect { row ->
-                def shard = meta + [id: "${meta.id}.${row.shard_id}".toString(), sample: meta.id, shard_id: row.shard_id, n_shards: rows.size()]
-                [shard, byName[row.fna], byName[row.faa]]
-            }
-        }
-
-    EMBED_DNABERT(ch_shards.map { meta, fna, _faa -> [meta, fna] }, ch_dnabert_s)
-    EMBED_ESM(ch_shards.map { meta, _fna, faa -> [meta, faa] }, ch_esm_weights)
-
-    ch_merge_input = EMBED_DNABERT.out.embeddings
-        .map { meta, pt -> [meta.id, meta, pt] }
-        .join(EMBED_ESM.out.embeddings.map { meta, pt -> [meta.id, pt] }, failOnDuplicate: true, failOnMismatch: true)
-        .map { _key, meta, dnabert, esm -> [meta, dnabert, esm] }
-    MERGE(ch_merge_input)
+    FEATURISE(ch_samples.map { meta, fasta -> [meta, fasta, []] }, ch_dnabert_s, ch_esm_weights, chunk_size, shard_size)
 
     // all shards of a sample, in shard order; groupKey releases a sample as soon as its last shard is merged
-    ch_predict_input = MERGE.out.merged
+    ch_predict_input = FEATURISE.out.merged
         .map { meta, pt -> [groupKey(meta.sample, meta.n_shards), meta.shard_id, pt] }
         .groupTuple()
         .map { sample, shard_ids, pts ->
@@ -54,7 +31,7 @@ workflow VIRNUCPRO {
     PREDICT(ch_predict_input, ch_classifier, chunk_size)
 
     // samples whose input has no stop-free frame at all have no shard: they are reported from an empty table
-    ch_without_shards = PREPARE.out.manifest
+    ch_without_shards = FEATURISE.out.manifest
         .filter { _meta, manifest -> manifest.readLines().size() <= 1 }
         .combine(ch_no_predictions)
         .map { meta, _manifest, empty -> [meta, empty] }
@@ -62,7 +39,7 @@ workflow VIRNUCPRO {
     ch_report_input = PREDICT.out.predictions
         .mix(ch_without_shards)
         .map { meta, predictions -> [meta.id, predictions] }
-        .join(PREPARE.out.chunks.map { meta, chunks -> [meta.id, meta, chunks] }, failOnDuplicate: true, failOnMismatch: true)
+        .join(FEATURISE.out.chunks.map { meta, chunks -> [meta.id, meta, chunks] }, failOnDuplicate: true, failOnMismatch: true)
         .map { _id, predictions, meta, chunks -> [meta, predictions, chunks] }
     REPORT(ch_report_input, chunk_size)
 

@@ -19,10 +19,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shard-size", type=positive_int, default=None, metavar="N", help="kept frames per shard (default 200000)"
     )
+    parser.add_argument(
+        "--annotations",
+        metavar="GBFF",
+        help="training mode: the GenBank file of the same genome (X.genomic.gbff, plain or gzip); keep only frames "
+        "that are part of an annotated CDS translation, and drop chunks with ambiguous bases",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from virnucpro.prepare import DEFAULT_SHARD_SIZE, prepare
 
-    prepare(args.input, args.outdir, args.prefix, args.chunk_size, args.shard_size or DEFAULT_SHARD_SIZE, args.verbose)
+    select = None
+    if args.annotations:
+        from virnucpro.fasta import open_binary
+        from virnucpro.training_frames import TrainingFrames
+
+        open_binary(args.input).close()  # a missing FASTA is reported before the GenBank file is read
+        select = TrainingFrames.from_genbank(args.annotations)
+    shard_size = args.shard_size or DEFAULT_SHARD_SIZE
+    prepare(args.input, args.outdir, args.prefix, args.chunk_size, shard_size, args.verbose, select)
     return 0

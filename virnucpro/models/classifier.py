@@ -199,7 +199,9 @@ def _load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], float]:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: not a readable safetensors file ({reason})") from None
     if metadata.get("format") != EXPORT_FORMAT:
-        raise InputError(f"{path}: a safetensors file, but not one written by `virnucpro export-classifier`")
+        raise InputError(
+            f"{path}: a safetensors file, but not one written by `virnucpro export-classifier` or `virnucpro train`"
+        )
     try:
         eps = float(metadata.get("bn1_eps", "1e-05"))
     except ValueError:
@@ -268,6 +270,16 @@ def export_classifier(source: str | Path, target: str | Path, chunk_size: int | 
     with atomic_path(target) as tmp:
         save_file(state, str(tmp), metadata=metadata)
     return metadata
+
+
+def classifier_metadata(path: str | Path) -> dict[str, str]:
+    """What a classifier file says about itself: the safetensors metadata of an export or a `train` output
+    (chunk size, feature dims, recipe, data summary); for a published pickle, its chunk size if its name tells."""
+    path = Path(path)
+    if path.is_file() and _is_safetensors(path):
+        return dict(_safetensors_metadata(path))
+    size = published_chunk_size(path)
+    return {"format": "whole pickled module", **({"chunk_size": str(size)} if size else {})}
 
 
 def published_chunk_size(path: str | Path) -> int | None:

@@ -6,7 +6,7 @@ process PREPARE {
     container 'virnucpro-nf/virnucpro-cpu:0.1.0'
 
     input:
-    tuple val(meta), path(fasta)
+    tuple val(meta), path(fasta), path(annotations) // annotations: the GenBank file (training mode), or []
     val chunk_size
     val shard_size
 
@@ -24,6 +24,7 @@ process PREPARE {
     script:
     def args = task.ext.args ?: ''
     def prefix = task.ext.prefix ?: "${meta.id}"
+    def training = annotations ? "--annotations ${annotations}" : ''
     """
     prepare \\
         --input ${fasta} \\
@@ -31,6 +32,7 @@ process PREPARE {
         --prefix ${prefix} \\
         --chunk-size ${chunk_size} \\
         --shard-size ${shard_size} \\
+        ${training} \\
         ${args}
     """
 

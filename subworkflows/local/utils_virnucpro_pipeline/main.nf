@@ -24,6 +24,7 @@ workflow PIPELINE_INITIALISATION {
     help              // boolean or string: the help, or the help of one parameter, then exit
     help_full         // boolean: the help with every parameter's help text
     show_hidden       // boolean: also list the hidden parameters in the help
+    mode              //  string: 'predict', or 'train' (main.nf reads the training samplesheet itself)
     parameters        //     map: all parameters of the run, for pipeline_info/params_<time>.json
 
     main:
@@ -58,13 +59,13 @@ workflow PIPELINE_INITIALISATION {
         error("Give --input: a samplesheet (sample,fasta) or one FASTA file (docs/usage.md, \"Input\")")
     }
     def input_file = file(input, checkIfExists: true)
-    ch_samplesheet = input_file.name.endsWith('.csv')
+    ch_samplesheet = mode == 'train' ? channel.empty() : (input_file.name.endsWith('.csv')
         ? channel.fromList(samplesheetToList(input, "${projectDir}/assets/schema_input.json"))
             .map { meta, fasta -> [meta + [id: meta.id.toString()], fasta] }
-        : channel.of([[id: sampleName(input_file.name)], input_file])
+        : channel.of([[id: sampleName(input_file.name)], input_file]))
 
     emit:
-    samplesheet = ch_samplesheet // channel: [ val(meta), path(fasta) ]
+    samplesheet = ch_samplesheet // channel: [ val(meta), path(fasta) ] (empty in --mode train)
 }
 
 workflow PIPELINE_COMPLETION {
