@@ -395,9 +395,7 @@ def test_test_train_profile_trains_on_bundled_genomes_on_the_cpu(resolved):
     assert params["mode"] == "train" and params["chunk_size"] == 300 and "--max-epochs" in params["train_args"]
     sheet = Path(params["input"]).read_text().splitlines()
     names = [row.split(",")[0] for row in sheet[1:]]
-    assert set(params["holdout_samples"].split(",")) < set(names)
-    for row in sheet[1:]:
-        assert (ROOT / row.split(",")[1]).is_file() and (ROOT / row.split(",")[2]).is_file(), row
+    assert set(params["holdout_samples"].split(",")) < set(names)  # files: URLs (test_nextflow_deploy.py)
 
 
 def test_only_train_reads_the_recipe():
@@ -530,9 +528,7 @@ def test_training_samplesheet_schema_accepts_the_test_samplesheet_and_refuses_ba
     assert lines[0] == "sample,fasta,gbff,label,group"
     rows = [{k: v for k, v in zip(lines[0].split(","), line.split(","), strict=True) if v} for line in lines[1:]]
     jsonschema.validate(rows, schema)
-    for row in rows:
-        assert (ROOT / row["fasta"]).is_file() and (ROOT / row["gbff"]).is_file(), row
-    assert {row["label"] for row in rows} == {"viral", "host"}
+    assert {row["label"] for row in rows} == {"viral", "host"}  # files: test_nextflow_deploy.py checks the URLs
     good = {"sample": "a", "fasta": "a.genomic.fna.gz", "gbff": "a.genomic.gbff.gz", "label": "host", "group": "fungi"}
     bad_rows = {
         "label": {**good, "label": "virus"},

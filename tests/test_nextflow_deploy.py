@@ -343,23 +343,35 @@ def test_schema_refuses_gzipped_samplesheets():
             jsonschema.validate(bad, {"type": "string", "pattern": spec["pattern"]})
 
 
-def test_test_samplesheet_names_bundled_files_at_a_commit_of_this_repository():
-    """nf-schema turns a relative path into a file relative to the launch directory (SamplesheetConverter.groovy:225,
-    Nextflow.file -> FileHelper.asPath -> Paths.get), so the rows are URLs of files pinned at a commit."""
+def bundled_file(url: str) -> Path:
+    """The bundled file a test samplesheet's URL names, checked to be this clone's file at the URL's commit."""
     home = re.search(r"homePage\s*=\s*'https://github\.com/([^']+)'", (ROOT / "nextflow.config").read_text()).group(1)
-    lines = (ROOT / "assets" / "samplesheet_test.csv").read_text().splitlines()
-    assert lines[0] == "sample,fasta" and len(lines) == 4
+    commit_path = r"/([0-9a-f]{40})/(\S+)"  # (no doubled braces: nf-core lint takes them for Jinja)
+    found = re.fullmatch(r"https://raw\.githubusercontent\.com/" + re.escape(home) + commit_path, url)
+    assert found, url
+    commit, path = found.groups()
+    stored = subprocess.run(["git", "rev-parse", f"{commit}:{path}"], cwd=ROOT, capture_output=True, text=True,
+                            check=False)  # fmt: skip
+    assert stored.returncode == 0, f"{commit}:{path} is not in this clone (a shallow clone?): {stored.stderr}"
+    local = subprocess.run(["git", "hash-object", path], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert stored.stdout == local.stdout, f"{path} changed since {commit}: the samplesheet needs a new commit"
+    return ROOT / path
+
+
+@pytest.mark.parametrize(("sheet", "header", "rows", "files"), [
+    ("samplesheet_test.csv", "sample,fasta", 3, (1,)),
+    ("samplesheet_train_test.csv", "sample,fasta,gbff,label,group", 6, (1, 2)),
+])  # fmt: skip
+def test_test_samplesheets_name_bundled_files_at_a_commit_of_this_repository(sheet, header, rows, files):
+    """nf-schema turns a relative path into a file relative to the launch directory (SamplesheetConverter.groovy:225,
+    Nextflow.file -> FileHelper.asPath -> Paths.get), so the rows (of -profile test and test_train) are URLs of
+    files pinned at a commit: the profiles work from any launch directory and as `nextflow run <org>/<repo>`."""
+    lines = (ROOT / "assets" / sheet).read_text().splitlines()
+    assert lines[0] == header and len(lines) == rows + 1
     for line in lines[1:]:
-        _, url = line.split(",")
-        commit_path = r"/([0-9a-f]{40})/(\S+)"  # (no doubled braces: nf-core lint takes them for Jinja)
-        found = re.fullmatch(r"https://raw\.githubusercontent\.com/" + re.escape(home) + commit_path, url)
-        assert found, url
-        commit, path = found.groups()
-        stored = subprocess.run(["git", "rev-parse", f"{commit}:{path}"], cwd=ROOT, capture_output=True, text=True,
-                                check=False)  # fmt: skip
-        assert stored.returncode == 0, f"{commit}:{path} is not in this clone (a shallow clone?): {stored.stderr}"
-        local = subprocess.run(["git", "hash-object", path], cwd=ROOT, capture_output=True, text=True, check=True)
-        assert stored.stdout == local.stdout, f"{path} changed since {commit}: the samplesheet needs a new commit"
+        fields = line.split(",")
+        for column in files:
+            assert bundled_file(fields[column]).is_file(), line
 
 
 # ---------------------------------------------------------------------------------------------------------- nf-test
