@@ -245,6 +245,11 @@ def load_classifier(path: str | Path, device: torch.device | str = "cpu") -> MLP
     except RuntimeError as exc:
         reason = " ".join(str(exc).split())
         raise InputError(f"{path}: weights do not fit the classifier ({reason})") from None
+    broken = [
+        name for name, tensor in state.items() if tensor.is_floating_point() and not bool(tensor.isfinite().all())
+    ]
+    if broken:
+        raise InputError(f"{path}: the classifier's {', '.join(sorted(broken))} hold NaN or infinity")
     return model.to(device).eval()
 
 
