@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from virnucpro.errors import OutputError, write_error
+from virnucpro.errors import OutputError, os_reason, write_error
 
 TEMP_NAME = re.compile(r"\..+\.tmp-\d+-[0-9a-f]{8}")  # what temp_sibling makes
 # tests only: "N" kills this process with SIGKILL at its N-th failpoint; "log:FILE" appends each failpoint's label
@@ -56,6 +56,18 @@ def check_output_path(path: Path) -> None:
     if not parent.is_dir():
         why = "is not a directory" if parent.exists() else "does not exist"
         raise OutputError(f"{path}: cannot be written: the directory {parent} {why}")
+
+
+def ensure_directory(path: Path) -> None:
+    """Create `path` (and its parents) for outputs; a path that cannot be a directory is one `OutputError`."""
+    if path.is_dir():
+        return
+    if path.exists() or path.is_symlink():
+        raise OutputError(f"{path}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be created ({os_reason(exc)})") from None
 
 
 def replace(source: Path, target: Path) -> None:
