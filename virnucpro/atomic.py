@@ -19,22 +19,22 @@ from typing import Any
 from virnucpro.errors import OutputError, os_reason, write_error
 
 TEMP_NAME = re.compile(r"\..+\.tmp-\d+-[0-9a-f]{8}")  # what temp_sibling makes
-# tests only: "N" kills this process with SIGKILL at its N-th failpoint; "log:FILE" appends each failpoint's label
+# tests only: "LABEL" or "LABEL#N" kills this process with SIGKILL at the (N-th) failpoint of that label;
+# "log:FILE" appends every failpoint's label to FILE
 KILL_AT = "VIRNUCPRO_KILL_AT"
-_failpoints = 0
+_seen: dict[str, int] = {}
 
 
 def failpoint(label: str) -> None:
     """A point where a kill -9 must lose nothing; a no-op unless a test sets VIRNUCPRO_KILL_AT."""
-    global _failpoints
     setting = os.environ.get(KILL_AT)
     if not setting:
         return
-    _failpoints += 1
+    _seen[label] = _seen.get(label, 0) + 1
     if setting.startswith("log:"):
         with open(setting[4:], "a", encoding="utf-8") as log:
-            log.write(f"{_failpoints}\t{os.getpid()}\t{label}\n")
-    elif setting.isdigit() and int(setting) == _failpoints:
+            log.write(f"{label}#{_seen[label]}\n")
+    elif setting in (label, f"{label}#{_seen[label]}"):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

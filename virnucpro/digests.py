@@ -92,8 +92,8 @@ class DigestCache:
                 self.changed = True
         return digest
 
-    def save(self) -> None:
-        """Write the cache file (atomically) if anything was added."""
+    def save(self, quiet: bool = False) -> None:
+        """Write the cache file (atomically) if anything was added; a failure is warned about unless `quiet`."""
         if self.path is None or not self.changed:
             return
         with self.lock:
@@ -101,7 +101,7 @@ class DigestCache:
         try:
             atomic_write_text(self.path, text)
         except OutputError as exc:  # the cache only saves time: not worth failing a finished run for
-            log.warning("digest cache not saved: %s", exc)
+            (log.debug if quiet else log.warning)("digest cache not saved: %s", exc)
 
 
 def in_background(function: Callable[..., T], *args: object) -> Future[T]:

@@ -27,7 +27,7 @@ from typing import BinaryIO, TextIO
 from virnucpro import __version__
 from virnucpro.atomic import failpoint, replace
 from virnucpro.chunking import chunk_bounds
-from virnucpro.errors import InputError, record_error
+from virnucpro.errors import InputError, OutputError, os_reason, record_error
 from virnucpro.fasta import COMPRESSED_SUFFIXES, FastaRecord, check_nucleotides, read_fasta
 from virnucpro.progress import Progress
 from virnucpro.translate import kept_frames
@@ -321,7 +321,7 @@ def make_staging_dir(outputs: PrepareOutputs) -> tuple[Path, int]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return staging, lock
     except OSError as exc:
-        raise InputError(f"{outdir}: output directory cannot be written ({exc.strerror or exc})") from None
+        raise OutputError(f"{outdir}: output directory cannot be written ({os_reason(exc)})") from None
 
 
 def remove_abandoned_staging(outputs: PrepareOutputs) -> None:
@@ -389,7 +389,7 @@ def prepare(
         (staging / outputs.summary.name).write_text(json.dumps(asdict(summary), indent=2) + "\n", encoding="utf-8")
         publish(staging, outputs)
     except OSError as exc:
-        raise InputError(f"{outputs.outdir}: cannot write outputs ({exc.strerror or exc})") from None
+        raise OutputError(f"{outputs.outdir}: cannot write outputs ({os_reason(exc)})") from None
     finally:
         progress.close()
         with contextlib.suppress(FileNotFoundError):

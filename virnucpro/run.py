@@ -416,8 +416,10 @@ def run(
             summary = run_units(layout, store, input_path, models, digests, chunk_size, shard_size, device,
                                 precision, dtype_name, verbose)  # fmt: skip
             record_state(layout, input_path, models, digests, chunk_size, shard_size, dtype_name)
-        finally:
-            cache.save()
+        except BaseException:
+            cache.save(quiet=True)  # the digests already taken still save time next time; the error is what counts
+            raise
+        cache.save()
     calls = summary["calls"]
     log.info(
         "run: %d sequences: %d virus, %d others, %d without a kept frame, in %.1f s; report: %s",

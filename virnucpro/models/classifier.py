@@ -15,6 +15,7 @@ architecture and loaded into a fresh `MLPClassifier`. Anything else in the file 
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import struct
@@ -271,7 +272,14 @@ def export_classifier(source: str | Path, target: str | Path, chunk_size: int | 
         metadata["chunk_size"] = str(chunk_size)
     state = {name: tensor.contiguous() for name, tensor in model.state_dict().items()}
     with atomic_path(target) as tmp:
-        save_file(state, str(tmp), metadata=metadata)
+        try:
+            save_file(state, str(tmp), metadata=metadata)
+        except Exception as exc:  # safetensors reports I/O errors as its own type, with the OS error code in the text
+            found = re.search(r"os error (\d+)", str(exc))
+            if not found:
+                raise
+            code = int(found.group(1))
+            raise OSError(code, os.strerror(code)) from None
     return metadata
 
 
