@@ -54,7 +54,7 @@ def read_metadata(path: Path) -> dict[str, Any]:
         with zipfile.ZipFile(path) as archive:
             comment = archive.comment
         metadata = json.loads(comment) if comment else {}
-    except (OSError, zipfile.BadZipFile, ValueError, RecursionError):
+    except Exception:  # zipfile raises many types for damaged archives; no readable record is no record
         return {}
     return metadata if isinstance(metadata, dict) and metadata.get("format") == FORMAT else {}
 

@@ -112,7 +112,10 @@ class RunLayout:
     def shards(self) -> list[Shard]:
         """The shards of the manifest, in order; a manifest naming anything but this sample's shards is refused."""
         prepared = self.prepared
-        lines = prepared.manifest.read_text(encoding="utf-8").split("\n")
+        try:
+            lines = prepared.manifest.read_bytes().decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            lines = []
         if not lines or lines[0] + "\n" != MANIFEST_HEADER or lines[-1] != "":
             raise InputError(f"{prepared.manifest}: not a manifest written by prepare")
         shards = []
