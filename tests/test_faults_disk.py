@@ -25,9 +25,10 @@ from virnucpro.features import save_features
 FULL = "no space left on device"
 
 
-@pytest.mark.parametrize("size", ["24k", "64k", "112k", "176k", "240k"])
+@pytest.mark.parametrize("size", ["24k", "64k", "112k", "176k", "204k", "216k", "240k"])
 def test_run_on_a_disk_that_fills_up_then_resumes(cli, tmp_path, clean_demo_run, size):
-    """Each size runs out at another step (prepare, the embeddings, merge, the unit records, the report)."""
+    """Each size runs out at another step: prepare, DNABERT-S, ESM-2, merge, report, report.html, run.json
+    (bench/faults.py tries every size from 8 to 264 KiB)."""
     with small_filesystem(tmp_path / "disk", size) as disk:
         out = disk / "out"
         one_line_error(cli("run", "--input", DEMO, "--outdir", out, "-q", *RUN_ARGS), FULL)

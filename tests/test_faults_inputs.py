@@ -188,3 +188,29 @@ def test_dnabert_model_that_is_a_link_to_the_root(cli, tmp_path):
                  tmp_path / "root", *RUN_ARGS[4:])  # fmt: skip
     one_line_error(result, f"{tmp_path / 'root' / 'config.json'}: no such file")
     assert not (tmp_path / "out").exists()
+
+
+def test_unmatched_quote_in_predictions_is_refused_by_report(cli, tmp_path):
+    """pandas (the original's consensus) would read on from an opening '"' across lines: rows silently merged."""
+    chunks = tmp_path / "x.chunks.tsv"
+    chunks.write_text('chunk_id\tcontig_id\tstart\tend\tlength\tframes\n"a_chunk_1\t"a\t0\t9\t9\tF1\n'
+                      "b_chunk_1\tb\t0\t9\t9\tF1\n")  # fmt: skip
+    predictions = tmp_path / "p.tsv"
+    predictions.write_text('Sequence_ID\tPrediction\tscore1\tscore2\n"a_chunk_1F1\tvirus\t0.1\t0.9\n'
+                           "b_chunk_1F1\tothers\t0.9\t0.1\n")  # fmt: skip
+    result = cli("report", "--predictions", predictions, "--chunks", chunks, "--outdir", tmp_path / "r")
+    one_line_error(result, f"{predictions}: pandas ")
+    assert not (tmp_path / "r").exists()
+
+
+def test_input_fixed_after_prepare_failed(cli, tmp_path, clean_demo_run):
+    """The corrected re-run used to be refused ("other input"); now it simply runs."""
+    from tests.fault_helpers import assert_same_outputs
+
+    source = tmp_path / "demo.fa"
+    source.write_text(DEMO.read_text() + ">bad\nACGT7\n")
+    out = tmp_path / "out"
+    one_line_error(cli("run", "--input", source, "--outdir", out, "-q", *RUN_ARGS), "invalid character '7'")
+    source.write_text(DEMO.read_text())
+    assert cli("run", "--input", source, "--outdir", out, "-q", *RUN_ARGS).code == 0
+    assert_same_outputs(out, clean_demo_run)

@@ -46,12 +46,14 @@ def command(*args: object) -> list[str]:
 def killed_at(point: str, *argv: object) -> int:
     """Run `virnucpro ARGV` in a forked copy of this process (torch already imported: a fraction of a second
     instead of seconds per case) that SIGKILLs itself at `point`; return its wait status as an exit code."""
+    from virnucpro import atomic
     from virnucpro.cli import main
 
     pid = os.fork()
     if pid == 0:  # the child: a real process, really killed
         code = 99
         try:
+            atomic._seen.clear()  # counts from this process's start, as in a fresh one
             os.environ["VIRNUCPRO_KILL_AT"] = point
             quiet = os.open(os.devnull, os.O_WRONLY)
             os.dup2(quiet, 1)

@@ -117,7 +117,9 @@ def test_table_readers_return_tables_or_one_error(tmp_path, data, which):
         if which == "chunks":
             read_chunks(write(tmp_path, "x.chunks.tsv", content))
         elif which == "predictions":
-            chunks = read_chunks(write(tmp_path, "c.chunks.tsv", CHUNKS_HEADER.encode() + b"a_chunk_1\ta\t0\t9\t9\tF1,R2\n"))[1]
+            chunks = read_chunks(
+                write(tmp_path, "c.chunks.tsv", CHUNKS_HEADER.encode() + b"a_chunk_1\ta\t0\t9\t9\tF1,R2\n")
+            )[1]
             add_predictions(write(tmp_path, "p.tsv", content), chunks, ReportSummary("x"))
         else:
             layout = RunLayout(tmp_path, "demo")

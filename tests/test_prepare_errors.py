@@ -35,6 +35,8 @@ def assert_nothing_left(outdir: Path) -> None:
          "{p}: record 2 (ID 'b'): invalid character '7' at position 4: not an IUPAC nucleotide code"),
         ("stars.fa", b">a\nACGT*ACGT\n", "{p}: record 1 (ID 'a'): invalid character '*' at position 5: not an IUPAC nucleotide code"),
         ("headers.fa", b">a\n>b desc\n\n>c\n", "{p}: all 3 record(s) are empty (headers without sequence): nothing to analyse"),
+        ("quote.fa", b'>"open quote\nACGT\n', "{p}: record 1 (ID '\"open'): the ID opens a '\"' it never closes: the "
+         "original's consensus (pandas) would read on across lines; rename the sequence"),
         ("nul.fa", b">a\x00b\nACGT\n", "{p}: record 1 (ID 'a'): the header holds a NUL byte (binary data)"),
         ("x.fa.zst", b"\x28\xb5\x2f\xfd\x00\x58", "{p}: zstd-compressed, which is not read directly; convert it with: zstd -dc FILE | gzip > FILE.gz"),
         ("x.zip", b"PK\x03\x04\x14\x00", "{p}: a zip archive, which is not read directly; convert it with: unzip -p FILE | gzip > FILE.gz"),

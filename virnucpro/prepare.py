@@ -195,6 +195,12 @@ def validated_records(path: Path, summary: PrepareSummary) -> Iterator[FastaReco
                 path, record.number, record.id, f"duplicate ID (first used by record {first_seen[record.id]})"
             )
         first_seen[record.id] = record.number
+        if record.id.startswith('"') and record.id.count('"') == 1:
+            raise record_error(
+                path, record.number, record.id,
+                "the ID opens a '\"' it never closes: the original's consensus (pandas) would read on across lines; "
+                "rename the sequence",
+            )  # fmt: skip
         if not record.sequence:
             summary.empty_records_skipped += 1
             message = f"{path.name}: record {record.number} (ID {record.id!r}): empty sequence, skipped"
