@@ -109,6 +109,34 @@ class RunLayout:
         found = re.fullmatch(rf"(shard_\d{{5,}})\.{SHARD_SUFFIXES[step]}\.pt", rest) if rest != file_name else None
         return found.group(1) if found else None
 
+    # the work units of a run and exactly what each depends on (docs/reliability.md); `digest(path)` gives the
+    # content digest of an earlier unit's output, or a Future of it
+
+    def prepare_unit(self, input_digest: Digest, chunk_size: int, shard_size: int) -> Unit:
+        prepared = self.prepared
+        return Unit("prepare", self.name, (prepared.manifest, prepared.chunks, prepared.summary),
+                    {"input": input_digest}, {"chunk_size": chunk_size, "shard_size": shard_size})  # fmt: skip
+
+    def embedding_unit(self, step: str, shard: Shard, digest: Callable[[Path], Digest], model_digest: Digest,
+                       dtype_name: str) -> Unit:  # fmt: skip
+        """`step` 'embed_dnabert' (depends on the shard's .fna) or 'embed_esm' (on its .faa)."""
+        role, source, output = embedding_files(step, shard)
+        return Unit(step, f"{self.name}.{shard.shard_id}", (output,), {role: digest(source), "model": model_digest},
+                    {"precision": dtype_name})  # fmt: skip
+
+    def merge_unit(self, shard: Shard, digest: Callable[[Path], Digest]) -> Unit:
+        return Unit("merge", f"{self.name}.{shard.shard_id}", (shard.merged,),
+                    {"dnabert": digest(shard.dnabert), "esm": digest(shard.esm)})  # fmt: skip
+
+    def predict_unit(self, shards: list[Shard], digest: Callable[[Path], Digest], classifier_digest: Digest) -> Unit:
+        depends = {f"merged {shard.shard_id}": digest(shard.merged) for shard in shards}
+        return Unit("predict", self.name, (self.predictions,), {**depends, "classifier": classifier_digest})
+
+    def report_unit(self, digest: Callable[[Path], Digest]) -> Unit:
+        prepared = self.prepared
+        return Unit("report", self.name, self.report_files, {"predictions": digest(self.predictions),
+                    "chunks": digest(prepared.chunks), "prepare.json": digest(prepared.summary)})  # fmt: skip
+
     def shards(self) -> list[Shard]:
         """The shards of the manifest, in order; a manifest naming anything but this sample's shards is refused."""
         prepared = self.prepared
@@ -131,6 +159,11 @@ class RunLayout:
                 self.shard_output("merge", shard_id),
             ))  # fmt: skip
         return shards
+
+
+def embedding_files(step: str, shard: Shard) -> tuple[str, Path, Path]:
+    """The shard file an embedding step reads ('fna' or 'faa', its path) and the file it writes."""
+    return ("faa", shard.faa, shard.esm) if step == "embed_esm" else ("fna", shard.fna, shard.dnabert)
 
 
 # ---- before any step: models, lock ---------------------------------------------------------------------------
@@ -301,15 +334,11 @@ class EmbeddingStep:
 
     step: str  # 'embed_dnabert' or 'embed_esm'
     label: str  # as the standalone command is called
-    role: str  # the shard file it reads: 'fna' or 'faa'
     letters: bytes
     kind: str  # what a letter must be, for error messages
     features_kind: str
     batch_tokens: tuple[int, int]  # GPU, CPU
     load: Callable  # (target device, dtype) -> Encoder
-
-    def files(self, shard: Shard) -> tuple[Path, Path]:
-        return (shard.fna, shard.dnabert) if self.role == "fna" else (shard.faa, shard.esm)
 
 
 def embedding_steps(models: Models) -> tuple[EmbeddingStep, EmbeddingStep]:
@@ -324,10 +353,10 @@ def embedding_steps(models: Models) -> tuple[EmbeddingStep, EmbeddingStep]:
         return ESMEncoder(load_esm2(models.esm, target, dtype), target, compile_layers=target.type == "cuda")
 
     return (
-        EmbeddingStep("embed_dnabert", "embed-dnabert", "fna", NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code",
+        EmbeddingStep("embed_dnabert", "embed-dnabert", NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code",
                       DNABERT, DNABERT_BATCH_TOKENS, lambda target, dtype: load_dnabert_encoder(models.dnabert, target,
                                                                                                dtype)),
-        EmbeddingStep("embed_esm", "embed-esm", "faa", ESM_LETTERS, "an amino-acid code", ESM, ESM_BATCH_TOKENS,
+        EmbeddingStep("embed_esm", "embed-esm", ESM_LETTERS, "an amino-acid code", ESM, ESM_BATCH_TOKENS,
                       load_esm),
     )  # fmt: skip
 
@@ -348,12 +377,13 @@ def embed_units(
 
     loaded: list = []  # [encoder, target device] once the model is loaded
     for number, shard in enumerate(shards, start=1):
-        source, output = embedding.files(shard)
-        depends = {embedding.role: runner.digest(source), "model": model_digest}
-        unit = Unit(embedding.step, f"{layout.name}.{shard.shard_id}", (output,), depends, {"precision": dtype_name})
+        _, source, output = embedding_files(embedding.step, shard)
+        unit = layout.embedding_unit(embedding.step, shard, runner.digest, model_digest, dtype_name)
 
         def compute(source: Path = source, output: Path = output, number: int = number) -> None:
-            ids, sequences = read_shard(source, embedding.letters, embedding.kind, refuse_dna=embedding.role == "faa")
+            ids, sequences = read_shard(
+                source, embedding.letters, embedding.kind, refuse_dna=embedding.step == "embed_esm"
+            )
             if not loaded:
                 loaded.extend(load_encoder(embedding.load, device, precision, embedding.label))
             encoder, target = loaded
@@ -455,8 +485,7 @@ def run_units(
     prepared = layout.prepared
 
     log.info("run [1/5] prepare: %s", input_path)
-    unit = Unit("prepare", layout.name, (prepared.manifest, prepared.chunks, prepared.summary),
-                {"input": digests["input"]}, {"chunk_size": chunk_size, "shard_size": shard_size})  # fmt: skip
+    unit = layout.prepare_unit(digests["input"], chunk_size, shard_size)
 
     def run_prepare() -> list[Path]:
         prepare(input_path, prepared.outdir, layout.name, chunk_size, shard_size, verbose)
@@ -474,8 +503,7 @@ def run_units(
 
     log.info("run [4/5] merge and predict")
     for number, shard in enumerate(shards, start=1):
-        unit = Unit("merge", f"{layout.name}.{shard.shard_id}", (shard.merged,),
-                    {"dnabert": runner.digest(shard.dnabert), "esm": runner.digest(shard.esm)})  # fmt: skip
+        unit = layout.merge_unit(shard, runner.digest)
 
         def run_merge(shard: Shard = shard) -> None:
             ensure_directory(shard.merged.parent)
@@ -483,8 +511,7 @@ def run_units(
 
         runner.ensure(unit, run_merge, f"merge: shard {number}/{len(shards)} already done")
 
-    depends = {f"merged {shard.shard_id}": runner.digest(shard.merged) for shard in shards}
-    unit = Unit("predict", layout.name, (layout.predictions,), {**depends, "classifier": digests["classifier"]})
+    unit = layout.predict_unit(shards, runner.digest, digests["classifier"])
 
     def run_predict() -> None:
         ensure_directory(layout.predictions.parent)
@@ -496,9 +523,7 @@ def run_units(
     runner.ensure(unit, run_predict, "predict: already done")
 
     log.info("run [5/5] report")
-    unit = Unit("report", layout.name, layout.report_files,
-                {"predictions": runner.digest(layout.predictions), "chunks": runner.digest(prepared.chunks),
-                 "prepare.json": runner.digest(prepared.summary)})  # fmt: skip
+    unit = layout.report_unit(runner.digest)
 
     def run_report() -> None:
         report(layout.predictions, prepared.chunks, layout.step("report"))
