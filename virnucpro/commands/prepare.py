@@ -10,7 +10,7 @@ HELP = "validate a DNA FASTA, cut it into chunks, keep stop-free frames and writ
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", required=True, metavar="FASTA", help="DNA FASTA, plain or gzip-compressed")
+    parser.add_argument("--input", required=True, metavar="FASTA", help="DNA FASTA: plain, gzip, bzip2 or xz")
     parser.add_argument("--outdir", required=True, metavar="DIR", help="directory for shards, manifest and tables")
     parser.add_argument("--prefix", metavar="NAME", help="output name prefix (default: input name without extensions)")
     parser.add_argument(
