@@ -198,7 +198,7 @@ def test_compiled_layers_give_the_same_embeddings(tmp_path, model_dir):
     [
         ({"model_type": "esm"}, "not a DNABERT-2/DNABERT-S configuration (model_type 'esm', has alibi_starting_size)"),
         ({"alibi_starting_size": None}, "not a DNABERT-2/DNABERT-S configuration (model_type 'bert', no alibi_starting_size)"),
-        ({"hidden_size": "large"}, "lacks integer field(s) hidden_size"),
+        ({"hidden_size": "large"}, "hidden_size is 'large'; expected an integer from 1 to 32,768"),
     ],
 )  # fmt: skip
 def test_configs_of_other_architectures_are_refused(cli, tmp_path, change, message):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
+import lzma
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.conftest import REFERENCE, ROOT, run_bin
-from tests.prepare_helpers import concatenated_shards, read_chunks_table, read_manifest
+from tests.prepare_helpers import concatenated_shards, read_chunks_table, read_manifest, reference_prepare
 from virnucpro.prepare import default_prefix
 from virnucpro.progress import Progress
 
@@ -27,7 +29,8 @@ def outputs(outdir: Path, prefix: str) -> dict[str, bytes]:
 
 
 def test_variants_of_the_same_input_give_identical_outputs(cli, tmp_path):
-    """CRLF, lowercase, wrapped lines, descriptions, blank lines and gzip change nothing but the chunk-file case."""
+    """CRLF, CR-only (old Mac) and mixed line ends, a UTF-8 BOM, lowercase, wrapped lines, descriptions, blank lines,
+    gzip, bzip2 and xz change nothing (the original read line ends in text mode, which splits at a lone CR too)."""
     text = CASE.read_text()
     run_prepare(cli, CASE, tmp_path / "plain")
     expected = outputs(tmp_path / "plain", "s02_open_frames")
@@ -38,7 +41,15 @@ def test_variants_of_the_same_input_give_identical_outputs(cli, tmp_path):
         + "\r\n"
         for header, seq in records
     )
-    variants = {"crlf_wrapped_lower.fasta": wrapped.encode(), "gz.fa.gz": gzip.compress(text.encode())}
+    variants = {
+        "crlf_wrapped_lower.fasta": wrapped.encode(),
+        "cr_only.fa": wrapped.replace("\r\n", "\r").encode(),
+        "mixed.fa": wrapped.replace("\r\n", "\r", 7).replace("\r\n", "\n", 5).encode(),
+        "bom.fa": b"\xef\xbb\xbf" + text.encode(),
+        "gz.fa.gz": gzip.compress(text.encode()),
+        "bz.fa.bz2": bz2.compress(b"\xef\xbb\xbf" + wrapped.replace("\r\n", "\r").encode()),
+        "xz.fa.xz": lzma.compress(text.encode()),
+    }
     for name, content in variants.items():
         source = tmp_path / name
         source.write_bytes(content)
@@ -49,8 +60,36 @@ def test_variants_of_the_same_input_give_identical_outputs(cli, tmp_path):
         assert {k: v for k, v in got.items()} == {k: v for k, v in expected.items() if k != ".prepare.json"}
 
 
+def test_cr_at_a_block_boundary(tmp_path):
+    """A CR-only file whose line ends fall on the reader's block edges reads like the LF file."""
+    from virnucpro.fasta import _blocks, _raw_records
+
+    text = b">a\rACGT\r\n>b\rGG\r\rTT\r"
+    for size in range(1, len(text) + 1):
+        blocks = _blocks(__import__("io").BytesIO(text), tmp_path, size=size)
+        assert b"".join(_raw_records(blocks, tmp_path)) == b">a\nACGT\n>b\nGG\n\nTT\n", size
+
+
+def test_masked_bases_are_accepted_and_their_codons_skipped(cli, tmp_path):
+    """'X' (RepeatMasker -x) behaves as the original treats any non-ACGT letter: its codons add nothing."""
+    from virnucpro.translate import kept_frames
+
+    assert kept_frames([b"ATGXXXAAA"])[0][0] == ("F1", b"ATGXXXA", b"MK")
+    sequence = "ATGAAAxxxCCCGGGXTTT" * 40 + "ACGTXXXXXXNNNX" * 50
+    source = tmp_path / "masked.fa"
+    source.write_text(f">m\n{sequence}\n")
+    run_prepare(cli, source, tmp_path / "out", "--chunk-size", "300")
+    expected = [(f"{chunk_id}{suffix}", dna, protein) for chunk_id, _, _, _, frames in
+                reference_prepare([("m", sequence)], 300) for suffix, dna, protein in frames]  # fmt: skip
+    fna, faa = (text.decode().split() for text in concatenated_shards(tmp_path / "out", "masked"))
+    assert list(zip(fna[::2], fna[1::2], faa[1::2], strict=True)) == [(f">{i}", d, p) for i, d, p in expected]
+    assert any("X" in d for _, d, _ in expected)
+
+
 def test_default_prefix():
     assert default_prefix("/data/sample.fasta.gz") == "sample"
+    assert default_prefix("/data/sample.fa.bz2") == "sample"
+    assert default_prefix("sample.fna.xz") == "sample"
     assert default_prefix("my.family.fa") == "my.family"
     assert default_prefix("reads.FNA") == "reads"
     assert default_prefix("contigs") == "contigs"

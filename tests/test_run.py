@@ -92,12 +92,12 @@ def test_run_equals_the_steps_called_one_by_one(cli, demo_run, tmp_path):
         assert filecmp.cmp(tmp_path / "report" / name, demo_run / "report" / "demo" / name, shallow=False), name
 
 
-def test_second_run_skips_finished_shards(cli, demo_run):
-    before = {p: p.stat().st_mtime_ns for p in demo_run.rglob("*.pt")}
+def test_second_run_skips_finished_units(cli, demo_run):
+    before = {p: p.stat().st_mtime_ns for p in demo_run.rglob("*") if "pipeline_info" not in p.parts}
     result = cli("run", "--input", DEMO, "--outdir", demo_run, "--shard-size", "7", *MODEL_ARGS)
     assert result.code == 0, result.stderr
-    assert result.stderr.count("already done") == 11  # prepare and 5 shards for each model
-    assert {p: p.stat().st_mtime_ns for p in demo_run.rglob("*.pt")} == before
+    assert result.stderr.count("already done") == 18  # prepare, 5 shards x (2 models + merge), predict, report
+    assert {p: p.stat().st_mtime_ns for p in demo_run.rglob("*") if "pipeline_info" not in p.parts} == before
 
 
 def test_killed_run_resumes_to_identical_outputs(demo_run, tmp_path):
@@ -119,19 +119,23 @@ def test_killed_run_resumes_to_identical_outputs(demo_run, tmp_path):
     same_outputs(out, demo_run)
 
 
-def test_other_input_is_refused_then_restarted(cli, tmp_path):
-    out = tmp_path / "out"
+def test_another_input_recomputes_what_it_reaches_and_restart_recomputes_all(cli, tmp_path):
+    """The same sample name with an edited input: only units whose inputs changed run again, and the outputs
+    equal a clean run of the edited input; --restart recomputes every unit."""
+    out, clean = tmp_path / "out", tmp_path / "clean"
     source = tmp_path / "demo.fa"
     source.write_text(DEMO.read_text())
-    assert cli("run", "--input", source, "--outdir", out, *MODEL_ARGS).code == 0
+    assert cli("run", "--input", source, "--outdir", out, "--shard-size", "7", *MODEL_ARGS).code == 0
     source.write_text(DEMO.read_text().replace("ACGT", "ACGA", 5))
-    result = cli("run", "--input", source, "--outdir", out, *MODEL_ARGS)
-    assert (result.code, result.stderr) == (
-        1, f"virnucpro run: error: {out}: holds a run of demo with other input; use another --outdir, or --restart "
-        "to discard it\n",
-    )  # fmt: skip
-    result = cli("run", "--input", source, "--outdir", out, "--restart", *MODEL_ARGS)
+    result = cli("run", "--input", source, "--outdir", out, "--shard-size", "7", *MODEL_ARGS)
+    assert result.code == 0, result.stderr
+    assert "prepare: already done" not in result.stderr
+    assert 0 < result.stderr.count("already done") < 15  # shards the edit did not reach are reused
+    assert cli("run", "--input", source, "--outdir", clean, "--shard-size", "7", *MODEL_ARGS).code == 0
+    same_outputs(out, clean)
+    result = cli("run", "--input", source, "--outdir", out, "--shard-size", "7", "--restart", *MODEL_ARGS)
     assert result.code == 0 and "already done" not in result.stderr
+    same_outputs(out, clean)
 
 
 def test_input_without_kept_frames(cli, tmp_path):

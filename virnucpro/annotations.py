@@ -10,16 +10,14 @@ proteins is one search.
 
 from __future__ import annotations
 
-import gzip
 import io
 import warnings
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from virnucpro.errors import InputError
-from virnucpro.fasta import TRUNCATED_GZIP, open_binary
+from virnucpro.fasta import open_binary, read_errors
 
 # joins a record's proteins: no kept frame contains it (frames are made of the 20 amino-acid letters only)
 PROTEIN_SEPARATOR = b"|"
@@ -47,15 +45,18 @@ class AnnotatedProteins:
         return self.cds - self.cds_without_translation
 
 
-def _text(path: Path) -> io.TextIOWrapper:
-    """The file as text (gzip detected by its magic bytes); bytes that are not UTF-8 never stop the read."""
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline=None)
+def _text(path: Path) -> tuple[io.TextIOWrapper, str]:
+    """The file as text (gzip, bzip2 or xz detected by their magic bytes), and its compression; bytes that are not
+    UTF-8 never stop the read."""
+    handle, compression = open_binary(path)
+    return io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline=None), compression
 
 
 def _not_genbank(path: Path) -> InputError:
     """The error for a file in which Biopython finds no GenBank record, with a hint where one is obvious."""
     try:
-        with open_binary(path) as handle:
+        handle, compression = open_binary(path)
+        with handle, read_errors(path, compression):
             head = handle.read(4096)
     except InputError:
         head = b""
@@ -79,22 +80,20 @@ def _records(path: Path, notes: list[str]) -> Iterator[object]:
     """
     from Bio import BiopythonParserWarning, SeqIO
 
-    with _text(path) as handle, warnings.catch_warnings(record=True) as caught:
+    stream, compression = _text(path)
+    with stream as handle, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BiopythonParserWarning)
         iterator = SeqIO.parse(handle, "genbank")
         number = 0
         while True:
             try:
-                record = next(iterator)
-            except StopIteration:
-                return
-            except EOFError:
-                raise InputError(f"{path}: {TRUNCATED_GZIP}") from None
-            except (gzip.BadGzipFile, zlib.error) as exc:
-                raise InputError(f"{path}: corrupt gzip data ({exc})") from None
+                with read_errors(path, compression):
+                    record = next(iterator, None)
             except ValueError as exc:
                 text = " ".join(str(exc).split()) or type(exc).__name__
                 raise InputError(f"{path}: GenBank record {number + 1}: {text}") from None
+            if record is None:
+                return
             number += 1
             for warning in caught:
                 text = " ".join(str(warning.message).split())

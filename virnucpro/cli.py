@@ -9,12 +9,23 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import NoReturn
 
 from virnucpro import __version__
-from virnucpro.errors import EXIT_ERROR, EXIT_USAGE, VirnucproError
+from virnucpro.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    Terminated,
+    VirnucproError,
+    os_reason,
+)
 
 # subcommand name -> module under virnucpro.commands, in the order `--help` lists them
 COMMANDS: dict[str, str] = {
@@ -80,20 +91,55 @@ def configure_logging(verbose: bool, quiet: bool) -> None:
     log.propagate = False
 
 
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """While a command runs, SIGTERM raises `Terminated`, so temporary files are removed on the way out."""
+
+    def handler(signum: int, frame: object) -> NoReturn:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (an embedding application): keep the default
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; return its exit code. Errors the user can act on print one line, no traceback."""
+    """Run one subcommand; return its exit code. Every failure prints one line on stderr, never a traceback
+    (an unexpected one says "internal error"; -v adds the traceback for a bug report)."""
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose, args.quiet)
+    prog = f"virnucpro {args.command}"
     try:
-        return int(args.run(args) or 0)
+        with sigterm_raises():
+            return int(args.run(args) or 0)
     except VirnucproError as exc:
-        print(f"virnucpro {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"virnucpro {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except MemoryError:
-        print(f"virnucpro {args.command}: error: out of memory", file=sys.stderr)
+        print(f"{prog}: error: out of memory", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # a file operation no step anticipated: still one line naming the file
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{prog}: error: {where}{os_reason(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        text = " ".join(str(exc).split())[:300] or "no message"
+        print(f"{prog}: internal error: {type(exc).__name__}: {text} (please report it; -v shows the traceback)",
+              file=sys.stderr)  # fmt: skip
         return EXIT_ERROR
 
 

@@ -1,15 +1,21 @@
-"""Streaming FASTA reading (plain or gzip) with the original tool's record rules, and one-line FASTA writing.
+"""Streaming FASTA reading (plain, gzip, bzip2 or xz) with the original tool's record rules, and one-line writing.
 
 Record rules follow Biopython's 'fasta' parser as the original tool used it: the ID is the first
 whitespace-delimited word of the header (a bare '>' gives the ID ''), sequence lines are joined with
-spaces, tabs and line ends removed, CRLF is accepted. Problems raise `InputError` naming file, record and cause.
+spaces and tabs removed. Line ends are read as Python's text mode (which Biopython used) reads them: LF, CRLF
+and a lone CR (old Mac files) all end a line. A UTF-8 byte-order mark at the start is skipped. Problems raise
+`InputError` naming file, record and cause; compressions we do not read (zstd, zip, ...) are named, with the
+command that converts them.
 """
 
 from __future__ import annotations
 
+import bz2
+import contextlib
 import gzip
 import io
 import itertools
+import lzma
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,12 +24,26 @@ from typing import BinaryIO
 
 from virnucpro.errors import InputError, record_error
 
-GZIP_MAGIC = b"\x1f\x8b"
 BLOCK_SIZE = 1 << 22  # bytes read at a time
-TRUNCATED_GZIP = "the gzip stream is truncated (the file ends before the compressed data does)"
-SEQUENCE_WHITESPACE = b" \t\r\n"
-# IUPAC nucleotide codes (and U), either case, plus the gap characters '-' and '.'
-NUCLEOTIDE_LETTERS = b"ACGTURYSWKMBDHVNacgturyswkmbdhvn-."
+UTF8_BOM = b"\xef\xbb\xbf"
+# compressed formats read through the standard library: magic bytes -> (name, opener)
+READABLE_COMPRESSIONS = {
+    b"\x1f\x8b": ("gzip", lambda raw: gzip.GzipFile(fileobj=raw, mode="rb")),
+    b"BZh": ("bzip2", lambda raw: bz2.BZ2File(raw, mode="rb")),
+    b"\xfd7zXZ\x00": ("xz", lambda raw: lzma.LZMAFile(raw, mode="rb")),  # noqa: SIM115 - closed by the caller
+}
+# formats we recognise but do not read: magic bytes -> (name, how to convert)
+UNREADABLE_COMPRESSIONS = {
+    b"\x28\xb5\x2f\xfd": ("zstd-compressed", "zstd -dc FILE | gzip > FILE.gz"),
+    b"\x04\x22\x4d\x18": ("lz4-compressed", "lz4 -dc FILE | gzip > FILE.gz"),
+    b"PK\x03\x04": ("a zip archive", "unzip -p FILE | gzip > FILE.gz"),
+    b"7z\xbc\xaf\x27\x1c": ("a 7-Zip archive", "7z x -so FILE | gzip > FILE.gz"),
+}
+COMPRESSED_SUFFIXES = (".gz", ".bgz", ".bz2", ".xz")  # stripped from the input name for the default prefix
+SEQUENCE_WHITESPACE = b" \t\n"  # line ends are LF by the time sequence lines are joined
+# IUPAC nucleotide codes (and U), either case, the gap characters '-' and '.', and X (a masked base, as
+# RepeatMasker -x writes it): the original skips every codon that holds anything but A, C, G, T
+NUCLEOTIDE_LETTERS = b"ACGTURYSWKMBDHVNXacgturyswkmbdhvnx-."
 # the 20 standard amino acids, the IUPAC ambiguity codes B Z J X, U (Sec), O (Pyl)
 PROTEIN_LETTERS = b"ACDEFGHIKLMNPQRSTVWYBZJXUO"
 PROTEIN_ONLY_LETTERS = b"EFILPQJOZ"  # amino-acid codes that are no nucleotide code: they mark a protein
@@ -38,35 +58,70 @@ class FastaRecord:
     sequence: bytes
 
 
-def open_binary(path: str | Path) -> BinaryIO:
-    """Open a file for buffered binary reading, decompressing gzip (detected by its magic bytes)."""
+def open_binary(path: str | Path) -> tuple[BinaryIO, str]:
+    """Open a file for buffered binary reading, decompressing gzip, bzip2 or xz (detected by their magic bytes).
+
+    Returns the handle and the name of the compression ('' for a plain file).
+    """
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{path}: is a directory, expected a FASTA file")
     try:
         raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed there
+        head = raw.peek(8)[:8]
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if raw.peek(2)[:2] == GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), buffer_size=1 << 20)
-    return raw
+    for magic, (name, convert) in UNREADABLE_COMPRESSIONS.items():
+        if head.startswith(magic):
+            raw.close()
+            raise InputError(f"{path}: {name}, which is not read directly; convert it with: {convert}")
+    for magic, (name, opener) in READABLE_COMPRESSIONS.items():
+        if head.startswith(magic):
+            return io.BufferedReader(opener(raw), buffer_size=1 << 20), name
+    return raw, ""
 
 
-def _blocks(handle: BinaryIO, path: Path, size: int = BLOCK_SIZE) -> Iterator[bytes]:
-    """Blocks of a (possibly compressed) file; decompression and read errors become `InputError`."""
+@contextlib.contextmanager
+def read_errors(path: Path, compression: str = "") -> Iterator[None]:
+    """Read and decompression errors of a file opened by `open_binary`, as one-line `InputError`s."""
+    kind = compression or "file"
     try:
-        while block := handle.read(size):
-            yield block
+        yield
     except EOFError:
         raise InputError(
-            f"{path}: the gzip stream is truncated (the file ends before the compressed data does)"
+            f"{path}: the {kind} stream is truncated (the file ends before the compressed data does)"
         ) from None
-    except (gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(f"{path}: corrupt gzip data ({exc})") from None
+    except (gzip.BadGzipFile, zlib.error, lzma.LZMAError) as exc:
+        raise InputError(f"{path}: corrupt {kind} data ({exc})") from None
     except OSError as exc:
+        if compression and not exc.errno:  # bz2 reports bad data as a plain OSError
+            raise InputError(f"{path}: corrupt {kind} data ({exc})") from None
         raise InputError(f"{path}: read error ({exc.strerror or exc})") from None
+
+
+def _blocks(handle: BinaryIO, path: Path, compression: str = "", size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """Blocks of a (possibly compressed) file with every line end turned into LF, a leading UTF-8 BOM dropped.
+
+    Decompression and read errors become `InputError`.
+    """
+    carry = b""  # a CR at the end of a block: whether it is half of a CRLF shows in the next block
+    first = True
+    with read_errors(path, compression):
+        while block := handle.read(size):
+            if first:
+                block, first = block.removeprefix(UTF8_BOM), False
+            block = carry + block
+            carry = b""
+            if block.endswith(b"\r"):
+                block, carry = block[:-1], b"\r"
+            if b"\r" in block:
+                block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if block:
+                yield block
+    if carry:
+        yield b"\n"
 
 
 def _raw_records(blocks: Iterable[bytes], path: Path) -> Iterator[bytes]:
@@ -122,6 +177,9 @@ def _before_first_header(line: bytes, line_number: int, path: Path) -> InputErro
 
 
 def _record_id(header: bytes, number: int, path: Path) -> str:
+    if b"\x00" in header:
+        shown = header[1:].split(b"\x00", 1)[0].decode("utf-8", "replace").split(None, 1)
+        raise record_error(path, number, shown[0] if shown else "", "the header holds a NUL byte (binary data)")
     try:
         title = header[1:].decode("utf-8")
     except UnicodeDecodeError:
@@ -132,17 +190,18 @@ def _record_id(header: bytes, number: int, path: Path) -> str:
 
 
 def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
-    """Yield the records of a FASTA or FASTA.gz file one at a time (memory holds one record)."""
+    """Yield the records of a FASTA file (plain or compressed) one at a time (memory holds one record)."""
     path = Path(path)
-    with open_binary(path) as handle:
-        for number, raw in enumerate(_raw_records(_blocks(handle, path), path), start=1):
+    handle, compression = open_binary(path)
+    with handle:
+        for number, raw in enumerate(_raw_records(_blocks(handle, path, compression), path), start=1):
             header, _, body = raw.partition(b"\n")
             yield FastaRecord(number, _record_id(header, number, path), _join_lines(body))
 
 
 def _join_lines(body: bytes) -> bytes:
-    """Sequence lines joined, with spaces, tabs and carriage returns removed (a fast path for plain LF files)."""
-    if b"\r" in body or b" " in body or b"\t" in body:
+    """Sequence lines joined, with spaces and tabs removed (a fast path for lines without them)."""
+    if b" " in body or b"\t" in body:
         return body.translate(None, SEQUENCE_WHITESPACE)
     return body.replace(b"\n", b"")
 
@@ -168,7 +227,7 @@ def looks_like_protein(sequence: bytes) -> bool:
 
 
 def check_nucleotides(record: FastaRecord, path: str | Path) -> None:
-    """Accept IUPAC nucleotide codes, U, gaps ('-', '.') in either case; reject anything else (e.g. protein)."""
+    """Accept IUPAC nucleotide codes, U, X (masked), gaps ('-', '.') in either case; reject anything else."""
     check_letters(record, path, NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code")
 
 

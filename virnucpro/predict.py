@@ -20,13 +20,14 @@ import torch
 from virnucpro.atomic import atomic_path
 from virnucpro.embed.engine import resolve_device
 from virnucpro.errors import InputError
-from virnucpro.features import load_features
+from virnucpro.features import KIND_NOUNS, MERGED, check_finite, file_kind, load_features
 from virnucpro.models.classifier import OTHERS, VIRUS, MLPClassifier, load_classifier, published_chunk_size
 
 log = logging.getLogger("virnucpro")
 
 HEADER = "Sequence_ID\tPrediction\tscore1\tscore2\n"
 BATCH_ROWS = 256  # the original's DataLoader batch size
+CHECK_ROWS = 4096  # rows checked for NaN and infinity at a time, before anything is scored
 
 
 def probabilities(model: MLPClassifier, rows: torch.Tensor, device: torch.device) -> np.ndarray:
@@ -72,16 +73,22 @@ def merged_batches(
 ) -> Iterator[tuple[list[str], torch.Tensor]]:
     """(ids, rows) in windows of BATCH_ROWS consecutive rows over all files in order; one file open at a time.
 
-    Checks each file's width against the classifier and that no ID occurs twice across the files.
+    Checks each file's kind and width against the classifier, that no ID occurs twice across the files, and
+    that every row is finite.
     """
     seen: set[str] = set()
     pending_ids: list[str] = []  # the start of a window that the next file completes
     pending: list[torch.Tensor] = []
     for path in merged_paths:
         ids, data = load_features(path)
+        kind = file_kind(path)
+        if kind not in (None, MERGED):
+            raise InputError(f"{path}: holds {KIND_NOUNS[kind]}; predict needs merged features (virnucpro merge)")
         if len(ids) and data.shape[1] != input_dim:
             raise InputError(f"{path}: {data.shape[1]} features per row, but {classifier} expects {input_dim}")
         check_new_ids(ids, seen, path)
+        for start in range(0, len(ids), CHECK_ROWS):
+            check_finite(data[start : start + CHECK_ROWS], ids, start, path)
         begin = 0
         if pending_ids:
             begin = BATCH_ROWS - len(pending_ids)
@@ -112,7 +119,7 @@ def predict(
     target = resolve_device(device)
     model = load_classifier(classifier_path, target)
     rows = 0
-    with atomic_path(output_path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+    with atomic_path(output_path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
         out.write(HEADER)
         for ids, data in merged_batches([Path(p) for p in merged_paths], model.input_dim, classifier_path):
             out.write(table_rows(ids, probabilities(model, data, target)))

@@ -12,9 +12,11 @@ input has been read without error, so a failed run leaves no shard or manifest b
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -23,9 +25,10 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, TextIO
 
 from virnucpro import __version__
+from virnucpro.atomic import failpoint, replace
 from virnucpro.chunking import chunk_bounds
-from virnucpro.errors import InputError, record_error
-from virnucpro.fasta import FastaRecord, check_nucleotides, read_fasta
+from virnucpro.errors import InputError, OutputError, os_reason, record_error
+from virnucpro.fasta import COMPRESSED_SUFFIXES, FastaRecord, check_nucleotides, read_fasta
 from virnucpro.progress import Progress
 from virnucpro.translate import KeptFrame, kept_frames
 
@@ -35,6 +38,9 @@ DEFAULT_CHUNK_SIZE = 500
 # 200,000 kept frames per shard: about 5 minutes of ESM-2 3B on one H100 at the measured ~650 proteins/s
 # (500 bp chunks), so the ~10-30 s model load and compile stay under 10% of a GPU task (README, "prepare").
 DEFAULT_SHARD_SIZE = 200_000
+MAX_CHUNK_SIZE = 100_000  # far beyond the published 300/500 bp; bounds the memory of one translated batch
+MAX_PREFIX_BYTES = 200  # NAME plus the longest suffix and a temporary-name tag stay within NAME_MAX (255)
+STAGING_LOCK = ".owner.lock"  # held by the prepare that owns a staging directory, for as long as it runs
 TRANSLATE_BATCH = 4096  # chunks translated together
 MAX_LISTED_WARNINGS = 100
 FASTA_SUFFIXES = (".fasta", ".fas", ".fa", ".fna", ".ffn", ".fsa", ".seq", ".txt")
@@ -43,14 +49,52 @@ CHUNKS_HEADER = "chunk_id\tcontig_id\tstart\tend\tlength\tframes\n"
 
 
 def default_prefix(path: str | Path) -> str:
-    """The input's base name without gzip and FASTA extensions: 'x.fasta.gz' -> 'x'."""
+    """The input's base name without compression and FASTA extensions: 'x.fasta.gz' -> 'x'."""
     name = Path(path).name
-    if name.lower().endswith(".gz"):
-        name = name[:-3]
+    for suffix in COMPRESSED_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
     for suffix in FASTA_SUFFIXES:
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def check_prefix(prefix: str, option: str = "--prefix") -> str:
+    """`prefix` if it is a plain file name every output can start with; else `InputError` saying why.
+
+    Refused: empty, '.' or '..' or any name starting with '.', a path separator, control characters (a tab or
+    newline would break the TSV tables), text that is not UTF-8, and names too long for the output names.
+    Glob characters are allowed: no file name is ever used as a pattern.
+    """
+    problem = None
+    if not prefix:
+        problem = "is empty"
+    elif prefix.startswith("."):
+        problem = "starts with '.' (hidden names, '.' and '..' are refused)"
+    elif "/" in prefix or "\\" in prefix:
+        problem = "holds a path separator: a sample name is a plain file name"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in prefix):
+        problem = "holds a control character (tab, newline, ...)"
+    else:
+        try:
+            size = len(prefix.encode("utf-8"))
+        except UnicodeEncodeError:
+            problem = "is not UTF-8 text"
+        else:
+            if size > MAX_PREFIX_BYTES:
+                problem = f"is {size} bytes long; at most {MAX_PREFIX_BYTES}"
+    if problem:
+        raise InputError(f"{option} {prefix!r}: {problem}")
+    return prefix
+
+
+def sample_name(input_path: str | Path, prefix: str | None) -> str:
+    """The validated NAME of every output: `prefix`, or the input's base name without extensions."""
+    if prefix is not None:
+        return check_prefix(prefix)
+    return check_prefix(default_prefix(input_path), f"the name of {Path(input_path).name!r} (use --prefix NAME):")
 
 
 @dataclass(frozen=True)
@@ -78,6 +122,16 @@ class PrepareOutputs:
 
     def shard_name(self, index: int, suffix: str) -> str:
         return f"{self.prefix}.{self.shard_id(index)}.{suffix}"
+
+    def is_shard_name(self, name: str) -> bool:
+        """True for a shard file name of this prefix (matched literally: the prefix is never a pattern)."""
+        rest = name.removeprefix(f"{self.prefix}.")
+        return rest != name and re.fullmatch(r"shard_\d{5,}\.f[na]a", rest) is not None
+
+    def is_staging_name(self, name: str) -> bool:
+        """True for the name of a staging directory a prepare of this prefix creates (`make_staging_dir`)."""
+        rest = name.removeprefix(f".{self.prefix}.prepare-")
+        return rest != name and re.fullmatch(r"[a-z0-9_]+", rest) is not None
 
 
 @dataclass
@@ -127,8 +181,13 @@ class ChunkBatch:
 
 
 def validated_records(path: Path, summary: PrepareSummary) -> Iterator[FastaRecord]:
-    """Records with valid letters and unique IDs; empty records are skipped and reported."""
+    """Records with valid letters and unique IDs; empty records are skipped and reported.
+
+    A file whose records are all empty is an error; warnings about empty records are held back until the first
+    record with a sequence, so that such a file gives that one error line.
+    """
     first_seen: dict[str, int] = {}
+    held: list[str] = []  # warnings before the first record with a sequence
     for record in read_fasta(path):
         summary.records += 1
         if record.id in first_seen:
@@ -136,13 +195,31 @@ def validated_records(path: Path, summary: PrepareSummary) -> Iterator[FastaReco
                 path, record.number, record.id, f"duplicate ID (first used by record {first_seen[record.id]})"
             )
         first_seen[record.id] = record.number
+        if record.id.startswith('"') and record.id.count('"') == 1:
+            raise record_error(
+                path, record.number, record.id,
+                "the ID opens a '\"' it never closes: the original's consensus (pandas) would read on across lines; "
+                "rename the sequence",
+            )  # fmt: skip
         if not record.sequence:
             summary.empty_records_skipped += 1
-            summary.warn(f"{path.name}: record {record.number} (ID {record.id!r}): empty sequence, skipped")
+            message = f"{path.name}: record {record.number} (ID {record.id!r}): empty sequence, skipped"
+            if summary.bases:
+                summary.warn(message)
+            elif len(held) <= MAX_LISTED_WARNINGS:
+                held.append(message)
             continue
         check_nucleotides(record, path)
+        if not summary.bases:
+            for message in held:
+                summary.warn(message)
+            summary.warnings_not_listed += summary.empty_records_skipped - len(held)
         summary.bases += len(record.sequence)
         yield record
+    if summary.records and not summary.bases:
+        raise InputError(
+            f"{path}: all {summary.records} record(s) are empty (headers without sequence): nothing to analyse"
+        )
 
 
 def chunk_batches(records: Iterable[FastaRecord], chunk_size: int, batch_size: int) -> Iterator[ChunkBatch]:
@@ -191,6 +268,7 @@ class ShardWriter:
     def _next_shard(self) -> None:
         self._finish_shard()
         index = len(self.rows) + 1
+        failpoint("prepare: shard started")
         self.fna = open(self.staging / self.outputs.shard_name(index, "fna"), "wb")  # noqa: SIM115
         self.faa = open(self.staging / self.outputs.shard_name(index, "faa"), "wb")  # noqa: SIM115
         self.count = self.residues = 0
@@ -252,27 +330,54 @@ def write_identified(
         progress.update(0, chunks=len(batch.ids))
 
 
-def make_staging_dir(outdir: Path, prefix: str) -> Path:
-    """A private directory inside `outdir` (same filesystem, so the final renames are atomic)."""
+def make_staging_dir(outputs: PrepareOutputs) -> tuple[Path, int]:
+    """A private directory inside the outdir (same filesystem, so the final renames are atomic), and the open
+    lock file that marks it as in use; staging directories of earlier, killed runs are removed first."""
+    outdir = outputs.outdir
     if outdir.exists() and not outdir.is_dir():
         raise InputError(f"{outdir}: output path exists and is not a directory")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{prefix}.prepare-", dir=outdir))
+        remove_abandoned_staging(outputs)
+        staging = Path(tempfile.mkdtemp(prefix=f".{outputs.prefix}.prepare-", dir=outdir))
+        lock = os.open(staging / STAGING_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return staging, lock
     except OSError as exc:
-        raise InputError(f"{outdir}: output directory cannot be written ({exc.strerror or exc})") from None
+        raise OutputError(f"{outdir}: output directory cannot be written ({os_reason(exc)})") from None
+
+
+def remove_abandoned_staging(outputs: PrepareOutputs) -> None:
+    """Remove this prefix's staging directories whose prepare is gone (killed): their lock is free."""
+    for entry in os.scandir(outputs.outdir):
+        if not outputs.is_staging_name(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            lock = os.open(os.path.join(entry.path, STAGING_LOCK), os.O_RDWR)
+        except FileNotFoundError:
+            lock = None  # killed before it took its lock
+        try:
+            if lock is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: a running prepare owns it
+            shutil.rmtree(entry.path)
+            log.info("prepare: removed %s, left by an interrupted run", entry.name)
+        except BlockingIOError:
+            continue
+        finally:
+            if lock is not None:
+                os.close(lock)
 
 
 def publish(staging: Path, outputs: PrepareOutputs) -> None:
     """Move staged files into place (manifest last) and remove shards a previous run left that this one lacks."""
-    staged = sorted(p.name for p in staging.iterdir())
+    staged = sorted(p.name for p in staging.iterdir() if p.name != STAGING_LOCK)
     for name in staged:
         if name != outputs.manifest.name:
-            os.replace(staging / name, outputs.outdir / name)
-    os.replace(staging / outputs.manifest.name, outputs.manifest)
-    for stale in outputs.outdir.glob(f"{outputs.prefix}.shard_*.f[na]a"):
-        if stale.name not in staged:
-            stale.unlink()
+            replace(staging / name, outputs.outdir / name)
+    replace(staging / outputs.manifest.name, outputs.manifest)
+    for entry in os.scandir(outputs.outdir):
+        if outputs.is_shard_name(entry.name) and entry.name not in staged and not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)
 
 
 def prepare(
@@ -287,14 +392,9 @@ def prepare(
     """Run the prepare step; return its summary. Raises `InputError` on bad input with nothing published.
 
     `select` narrows the kept frames (training mode); its `finish` adds to prepare.json."""
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size must be a positive integer, got {chunk_size}")
-    if shard_size < 1:
-        raise InputError(f"--shard-size must be a positive integer, got {shard_size}")
+    check_sizes(chunk_size, shard_size)
     input_path = Path(input_path)
-    prefix = prefix or default_prefix(input_path)
-    if not prefix or "/" in prefix or prefix.startswith("."):
-        raise InputError(f"--prefix {prefix!r}: must be a plain file name that does not start with '.'")
+    prefix = sample_name(input_path, prefix)
     if chunk_size not in (300, 500):
         log.warning("--chunk-size %d: the published classifiers were trained on 300 and 500 bp chunks", chunk_size)
     outputs = PrepareOutputs(Path(outdir), prefix)
@@ -302,10 +402,10 @@ def prepare(
     progress = Progress("prepare", unit="records", verbose=verbose)
     records = validated_records(input_path, summary)
     first = next(records, None)  # surfaces unreadable or non-FASTA input before anything is created
-    staging = make_staging_dir(outputs.outdir, prefix)
+    staging, lock = make_staging_dir(outputs)
     try:
         shards = ShardWriter(staging, outputs, shard_size)
-        with open(staging / outputs.chunks.name, "w", buffering=1 << 20) as chunks_out:
+        with open(staging / outputs.chunks.name, "w", encoding="utf-8", buffering=1 << 20) as chunks_out:
             chunks_out.write(CHUNKS_HEADER)
             counted = _counting(_prepend(first, records), progress)
             batches = chunk_batches(counted, chunk_size, TRANSLATE_BATCH)
@@ -313,15 +413,17 @@ def prepare(
         rows = shards.close()
         summary.shards = len(rows)
         extra = select.finish(summary) if select is not None else {}
-        (staging / outputs.manifest.name).write_text(MANIFEST_HEADER + "".join(rows))
-        (staging / outputs.summary.name).write_text(json.dumps(asdict(summary) | extra, indent=2) + "\n")
+        (staging / outputs.manifest.name).write_text(MANIFEST_HEADER + "".join(rows), encoding="utf-8")
+        summary_text = json.dumps(asdict(summary) | extra, indent=2) + "\n"
+        (staging / outputs.summary.name).write_text(summary_text, encoding="utf-8")
         publish(staging, outputs)
     except OSError as exc:
-        raise InputError(f"{outputs.outdir}: cannot write outputs ({exc.strerror or exc})") from None
+        raise OutputError(f"{outputs.outdir}: cannot write outputs ({os_reason(exc)})") from None
     finally:
         progress.close()
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(staging)
+        os.close(lock)
     if summary.frames == 0 and select is None:
         log.warning("%s: no chunk has a stop-free frame: the outputs are valid but hold no sequences", input_path.name)
     log.info(
@@ -330,6 +432,18 @@ def prepare(
         summary.shards, outputs.manifest,
     )  # fmt: skip
     return summary
+
+
+def check_sizes(chunk_size: int, shard_size: int) -> None:
+    """--chunk-size and --shard-size must be positive; the chunk size at most MAX_CHUNK_SIZE."""
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size must be a positive integer, got {chunk_size}")
+    if chunk_size > MAX_CHUNK_SIZE:
+        raise InputError(
+            f"--chunk-size {chunk_size}: at most {MAX_CHUNK_SIZE:,} (the published classifiers use 300 and 500)"
+        )
+    if shard_size < 1:
+        raise InputError(f"--shard-size must be a positive integer, got {shard_size}")
 
 
 def _prepend(first: FastaRecord | None, rest: Iterator[FastaRecord]) -> Iterator[FastaRecord]:

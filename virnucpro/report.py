@@ -19,10 +19,11 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from virnucpro.atomic import atomic_write_text
+from virnucpro.atomic import atomic_write_text, ensure_directory
 from virnucpro.errors import InputError
 from virnucpro.multiqc import custom_content, write_custom_content
 from virnucpro.predict import HEADER as PREDICTIONS_HEADER
@@ -122,63 +123,74 @@ def frame_mask(frames: str) -> int:
     return mask
 
 
+def table_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its LF) of a UTF-8 text table; unreadable files and lines that are
+    not UTF-8 are one `InputError` each."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected {what}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8").removesuffix("\n")
+            except UnicodeDecodeError:
+                raise InputError(f"{path}: line {number} is not UTF-8 text: not {what}") from None
+
+
 def read_chunks(path: Path) -> tuple[OrderedDict[str, Contig], dict[str, Chunk]]:
     """chunks.tsv -> contigs in input order, and chunks by ID."""
     contigs: OrderedDict[str, Contig] = OrderedDict()
     chunks: dict[str, Chunk] = {}
-    try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    with handle:
-        if handle.readline().rstrip("\n") != CHUNKS_HEADER:
-            raise InputError(f"{path}: not a chunks table (expected the header {CHUNKS_HEADER!r})")
-        for number, line in enumerate(handle, start=2):
-            try:
-                chunk_id, contig_id, start, end, _length, frames = line.rstrip("\n").split("\t")
-                chunk = Chunk(chunk_id, int(start), int(end), frame_mask(frames))
-            except ValueError:
-                raise InputError(
-                    f"{path}: line {number}: expected chunk_id, contig_id, start, end, length and frames (F1-F3, R1-R3)"
-                ) from None
-            if chunk_id in chunks:
-                raise InputError(f"{path}: line {number}: chunk {chunk_id!r} occurs twice")
-            chunks[chunk_id] = chunk
-            contigs.setdefault(contig_id, Contig(contig_id)).chunks.append(chunk)
+    lines = table_lines(path, "a chunks table")
+    if next(lines, (1, ""))[1] != CHUNKS_HEADER:
+        raise InputError(f"{path}: not a chunks table (expected the header {CHUNKS_HEADER!r})")
+    for number, line in lines:
+        try:
+            chunk_id, contig_id, start, end, _length, frames = line.split("\t")
+            chunk = Chunk(chunk_id, int(start), int(end), frame_mask(frames))
+        except ValueError:
+            raise InputError(
+                f"{path}: line {number}: expected chunk_id, contig_id, start, end, length and frames (F1-F3, R1-R3)"
+            ) from None
+        if chunk_id in chunks:
+            raise InputError(f"{path}: line {number}: chunk {chunk_id!r} occurs twice")
+        chunks[chunk_id] = chunk
+        contigs.setdefault(contig_id, Contig(contig_id)).chunks.append(chunk)
     return contigs, chunks
 
 
 def add_predictions(path: Path, chunks: dict[str, Chunk], summary: ReportSummary) -> None:
     """Fold prediction_results.tsv into the chunks' score maxima and the summary's frame counts and histogram."""
-    try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    with handle:
-        if handle.readline() != PREDICTIONS_HEADER:
-            raise InputError(f"{path}: not a predictions table (expected the header {PREDICTIONS_HEADER.strip()!r})")
-        for number, line in enumerate(handle, start=2):
-            try:
-                sequence_id, prediction, others, viral = line.rstrip("\n").split("\t")
-                p_others, p_virus = float(others), float(viral)
-            except ValueError:
-                raise InputError(f"{path}: line {number}: expected Sequence_ID, Prediction and two scores") from None
-            if prediction not in ("virus", "others") or not (0 <= p_others <= 1 and 0 <= p_virus <= 1):
-                raise InputError(f"{path}: line {number}: expected virus/others and two probabilities")
-            chunk = chunks.get(sequence_id[:-2])
-            frame = FRAMES.index(sequence_id[-2:]) if sequence_id[-2:] in FRAMES else -1
-            if chunk is None or frame < 0 or not chunk.frames >> frame & 1:
-                raise InputError(
-                    f"{path}: line {number}: {sequence_id!r} is not a kept frame of any chunk in the chunks table"
-                )
-            if chunk.scored >> frame & 1:
-                raise InputError(f"{path}: line {number}: {sequence_id!r} occurs twice")
-            chunk.scored |= 1 << frame
-            chunk.max_others = max(chunk.max_others, p_others)
-            chunk.max_virus = max(chunk.max_virus, p_virus)
-            summary.frames += 1
-            summary.frames_virus += prediction == "virus"
-            summary.virus_score_histogram[min(int(p_virus * BINS), BINS - 1)] += 1
+    lines = table_lines(path, "a predictions table")
+    if next(lines, (1, ""))[1] != PREDICTIONS_HEADER.removesuffix("\n"):
+        raise InputError(f"{path}: not a predictions table (expected the header {PREDICTIONS_HEADER.strip()!r})")
+    for number, line in lines:
+        try:
+            sequence_id, prediction, others, viral = line.split("\t")
+            p_others, p_virus = float(others), float(viral)
+        except ValueError:
+            raise InputError(f"{path}: line {number}: expected Sequence_ID, Prediction and two scores") from None
+        if prediction not in ("virus", "others") or not (0 <= p_others <= 1 and 0 <= p_virus <= 1):
+            raise InputError(f"{path}: line {number}: expected virus/others and two probabilities")
+        chunk = chunks.get(sequence_id[:-2])
+        frame = FRAMES.index(sequence_id[-2:]) if sequence_id[-2:] in FRAMES else -1
+        if chunk is None or frame < 0 or not chunk.frames >> frame & 1:
+            raise InputError(
+                f"{path}: line {number}: {sequence_id!r} is not a kept frame of any chunk in the chunks table"
+            )
+        if chunk.scored >> frame & 1:
+            raise InputError(f"{path}: line {number}: {sequence_id!r} occurs twice")
+        chunk.scored |= 1 << frame
+        chunk.max_others = max(chunk.max_others, p_others)
+        chunk.max_virus = max(chunk.max_virus, p_virus)
+        summary.frames += 1
+        summary.frames_virus += prediction == "virus"
+        summary.virus_score_histogram[min(int(p_virus * BINS), BINS - 1)] += 1
     unscored = [
         chunk.chunk_id + frame
         for chunk in chunks.values()
@@ -193,15 +205,26 @@ def add_predictions(path: Path, chunks: dict[str, Chunk], summary: ReportSummary
         )
 
 
-def consensus_table(predictions_path: Path) -> str:
+def consensus_table(predictions_path: Path, rows: int | None = None) -> str:
     """The original's consensus file: pandas reads the predictions, groups by ID minus the frame suffix.
 
     The same pandas calls as the original, so its quirks carry over: an ID starting with '"' loses its quotes on
-    reading, and an ID with a '"' elsewhere is written quoted with the quote doubled.
+    reading, and an ID with a '"' elsewhere is written quoted with the quote doubled. `rows`: the number of data
+    lines, checked against what pandas read (an unmatched quote would silently join lines).
     """
     import pandas as pd
 
-    table = pd.read_csv(predictions_path, sep="\t")
+    try:
+        table = pd.read_csv(predictions_path, sep="\t")
+    except (pd.errors.ParserError, ValueError) as exc:
+        reason = " ".join(str(exc).split())
+        raise InputError(f"{predictions_path}: pandas cannot read it as the original did ({reason})") from None
+    # a '"' opening an ID makes pandas read on to the next '"', across lines
+    if rows is not None and len(table) != rows:
+        raise InputError(
+            f"{predictions_path}: pandas reads {len(table)} rows, not {rows}: a sequence ID with an unmatched '\"' "
+            "makes the original's consensus merge lines; rename those sequences"
+        )
     if table.empty:  # the original crashes before this point when nothing is scored
         return "Modified_ID\tIs_Virus\n"
     table["Modified_ID"] = table["Sequence_ID"].str[:-2]
@@ -249,8 +272,8 @@ def report(
     summary.longest_chunk = max((c.end - c.start for c in chunks.values()), default=0)
     for contig in contigs.values():
         summary.calls[contig.call] += 1
-    consensus = consensus_table(predictions_path)
-    outdir.mkdir(parents=True, exist_ok=True)
+    consensus = consensus_table(predictions_path, summary.frames)
+    ensure_directory(outdir)
     atomic_write_text(outdir / CONSENSUS_NAME, consensus)
     atomic_write_text(outdir / SUMMARY_TSV_NAME, summary_rows(contigs))
     atomic_write_text(outdir / "summary.json", json.dumps(asdict(summary), indent=2) + "\n")

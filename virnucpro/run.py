@@ -7,32 +7,51 @@ report. Outputs are laid out like the pipeline's --outdir (docs/output.md):
   merge/NAME/          NAME.shard_00001.merged.pt ...
   predict/NAME/        prediction_results.tsv
   report/NAME/         prediction_results_highestscore.tsv, contig_summary.tsv, summary.json, report.html
-  pipeline_info/NAME.run.json   what this outdir was made from
-Resuming is the default: every file is written atomically, and a shard whose output exists and holds the
-shard's IDs in order is not computed again, so an interrupted run ends with the same outputs as an
-uninterrupted one. An outdir made from another input or other settings is refused (use --restart).
+  pipeline_info/       NAME.run.json (what the outputs were made from), units/NAME/ (one record per work unit),
+                       digests.json (cached digests of inputs and models), virnucpro.lock
+Before any step starts, the models and the classifier are checked (configurations against the weights, widths
+against each other), the output directory is locked (a second run on it is refused), and digests of the
+input and the models are computed in the background. Every step is a set of work units (`virnucpro.units`)
+whose identity is the content of what they depend on: resuming recomputes exactly the units that a change
+reaches (another input, a model replaced in place, a damaged intermediate), and an interrupted run, even
+`kill -9`, ends with the same outputs as an uninterrupted one. `--restart` discards the sample's outputs first.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import errno
+import fcntl
 import json
 import logging
-import shutil
+import os
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 from virnucpro import __version__
-from virnucpro.atomic import atomic_write_text
-from virnucpro.errors import InputError
-from virnucpro.prepare import DEFAULT_CHUNK_SIZE, DEFAULT_SHARD_SIZE, PrepareOutputs, default_prefix
+from virnucpro.atomic import atomic_write_text, ensure_directory, is_temp_name
+from virnucpro.digests import DigestCache, combined_digest, in_background
+from virnucpro.errors import InputError, OutputError, os_reason
+from virnucpro.prepare import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_SHARD_SIZE,
+    MANIFEST_HEADER,
+    PrepareOutputs,
+    check_sizes,
+    remove_abandoned_staging,
+    sample_name,
+)
+from virnucpro.units import Digest, Unit, UnitStore
 
 log = logging.getLogger("virnucpro")
 
 STEPS = ("prepare", "embed_dnabert", "embed_esm", "merge", "predict", "report")
+SHARD_SUFFIXES = {"embed_dnabert": "dnabert", "embed_esm": "esm", "merge": "merged"}  # step -> output suffix
+REPORT_NAMES = ("prediction_results_highestscore.tsv", "contig_summary.tsv", "summary.json", "report.html")
 
 
 @dataclass(frozen=True)
@@ -66,119 +85,317 @@ class RunLayout:
         return self.step("predict") / "prediction_results.tsv"
 
     @property
+    def report_files(self) -> tuple[Path, ...]:
+        return tuple(self.step("report") / name for name in REPORT_NAMES)
+
+    @property
+    def info(self) -> Path:
+        return self.outdir / "pipeline_info"
+
+    @property
     def state(self) -> Path:
-        return self.outdir / "pipeline_info" / f"{self.name}.run.json"
+        return self.info / f"{self.name}.run.json"
+
+    @property
+    def units(self) -> Path:
+        return self.info / "units" / self.name
+
+    def shard_output(self, step: str, shard_id: str) -> Path:
+        return self.step(step) / f"{self.name}.{shard_id}.{SHARD_SUFFIXES[step]}.pt"
+
+    def shard_output_id(self, step: str, file_name: str) -> str | None:
+        """The shard ID of one of this sample's outputs of `step` by its file name (matched literally), else None."""
+        rest = file_name.removeprefix(f"{self.name}.")
+        pattern = r"(shard_\d{5}\d*)\." + SHARD_SUFFIXES[step] + r"\.pt"  # (no doubled braces: nf-core lint)
+        found = re.fullmatch(pattern, rest) if rest != file_name else None
+        return found.group(1) if found else None
+
+    # the work units of a run and exactly what each depends on (docs/reliability.md); `digest(path)` gives the
+    # content digest of an earlier unit's output, or a Future of it
+
+    def prepare_unit(self, input_digest: Digest, chunk_size: int, shard_size: int) -> Unit:
+        prepared = self.prepared
+        return Unit("prepare", self.name, (prepared.manifest, prepared.chunks, prepared.summary),
+                    {"input": input_digest}, {"chunk_size": chunk_size, "shard_size": shard_size})  # fmt: skip
+
+    def embedding_unit(self, step: str, shard: Shard, digest: Callable[[Path], Digest], model_digest: Digest,
+                       dtype_name: str) -> Unit:  # fmt: skip
+        """`step` 'embed_dnabert' (depends on the shard's .fna) or 'embed_esm' (on its .faa)."""
+        role, source, output = embedding_files(step, shard)
+        return Unit(step, f"{self.name}.{shard.shard_id}", (output,), {role: digest(source), "model": model_digest},
+                    {"precision": dtype_name})  # fmt: skip
+
+    def merge_unit(self, shard: Shard, digest: Callable[[Path], Digest]) -> Unit:
+        return Unit("merge", f"{self.name}.{shard.shard_id}", (shard.merged,),
+                    {"dnabert": digest(shard.dnabert), "esm": digest(shard.esm)})  # fmt: skip
+
+    def predict_unit(self, shards: list[Shard], digest: Callable[[Path], Digest], classifier_digest: Digest) -> Unit:
+        depends = {f"merged {shard.shard_id}": digest(shard.merged) for shard in shards}
+        return Unit("predict", self.name, (self.predictions,), {**depends, "classifier": classifier_digest})
+
+    def report_unit(self, digest: Callable[[Path], Digest]) -> Unit:
+        prepared = self.prepared
+        return Unit("report", self.name, self.report_files, {"predictions": digest(self.predictions),
+                    "chunks": digest(prepared.chunks), "prepare.json": digest(prepared.summary)})  # fmt: skip
 
     def shards(self) -> list[Shard]:
-        """The shards of the manifest, in order."""
+        """The shards of the manifest, in order; a manifest naming anything but this sample's shards is refused."""
         prepared = self.prepared
-        rows = prepared.manifest.read_text().splitlines()[1:]
+        try:
+            lines = prepared.manifest.read_bytes().decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            lines = []
+        if not lines or lines[0] + "\n" != MANIFEST_HEADER or lines[-1] != "":
+            raise InputError(f"{prepared.manifest}: not a manifest written by prepare")
         shards = []
-        for row in rows:
-            shard_id, _, _, fna, faa = row.split("\t")
-            stem = f"{self.name}.{shard_id}"
+        for number, row in enumerate(lines[1:-1], start=1):
+            shard_id = prepared.shard_id(number)
+            expected = [shard_id, prepared.shard_name(number, "fna"), prepared.shard_name(number, "faa")]
+            fields = row.split("\t")
+            if len(fields) != 5 or [fields[0], fields[3], fields[4]] != expected:
+                raise InputError(f"{prepared.manifest}: line {number + 1} does not name shard {number} of {self.name}")
             shards.append(Shard(
-                shard_id, prepared.outdir / fna, prepared.outdir / faa,
-                self.step("embed_dnabert") / f"{stem}.dnabert.pt", self.step("embed_esm") / f"{stem}.esm.pt",
-                self.step("merge") / f"{stem}.merged.pt",
+                shard_id, prepared.outdir / expected[1], prepared.outdir / expected[2],
+                self.shard_output("embed_dnabert", shard_id), self.shard_output("embed_esm", shard_id),
+                self.shard_output("merge", shard_id),
             ))  # fmt: skip
         return shards
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of a file's content."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def embedding_files(step: str, shard: Shard) -> tuple[str, Path, Path]:
+    """The shard file an embedding step reads ('fna' or 'faa', its path) and the file it writes."""
+    return ("faa", shard.faa, shard.esm) if step == "embed_esm" else ("fna", shard.fna, shard.dnabert)
 
 
-def model_fingerprint(path: Path) -> dict[str, object]:
-    """Name, size and modification time of a model file or of every file in a model directory."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return {"path": str(path.resolve()), "files": [[p.name, p.stat().st_size, int(p.stat().st_mtime)] for p in files]}
+# ---- before any step: models, lock ---------------------------------------------------------------------------
 
 
-def run_state(input_path: Path, models: dict[str, Path], settings: dict[str, object]) -> dict[str, object]:
-    for role, path in models.items():
-        if not path.exists():
-            raise InputError(f"--{role} {path}: no such {'directory' if role == 'dnabert' else 'file'}")
-    return {
-        "input": {"name": input_path.name, "sha256": file_digest(input_path)},
-        "models": {role: model_fingerprint(path) for role, path in models.items()},
-        "settings": settings,
-    }
+@dataclass(frozen=True)
+class Models:
+    """The three model paths and the widths their files declare."""
+
+    dnabert: Path
+    esm: Path
+    classifier: Path
+    dnabert_dim: int
+    esm_dim: int
 
 
-def check_or_record_state(layout: RunLayout, state: dict[str, object], restart: bool) -> None:
-    """Refuse to resume into an outdir made from something else; start it over with `restart`."""
-    if layout.state.exists():
-        previous = json.loads(layout.state.read_text())
-        previous.pop("virnucpro_version", None)
-        if previous != state and not restart:
-            changed = [key for key in state if previous.get(key) != state[key]]
+def check_models(dnabert: Path, esm: Path, classifier: Path, chunk_size: int) -> Models:
+    """Check every model before any step runs (cheap: configurations, headers and shapes; the classifier is
+    small and loaded), and that the classifier takes exactly the DNABERT-S and ESM-2 widths side by side."""
+    from virnucpro.embed.dnabert import load_tokenizer
+    from virnucpro.models.classifier import load_classifier
+    from virnucpro.models.dnabert_checkpoint import check_dnabert2
+    from virnucpro.models.esm_checkpoint import check_esm2
+    from virnucpro.predict import check_chunk_size
+
+    dnabert_config = check_dnabert2(dnabert)
+    tokens = load_tokenizer(dnabert).backend_tokenizer.get_vocab_size()
+    if tokens > dnabert_config.vocab_size:
+        raise InputError(
+            f"{dnabert / 'tokenizer.json'}: {tokens:,} tokens, but config.json's vocab_size is "
+            f"{dnabert_config.vocab_size:,}: the tokenizer does not belong to this model"
+        )
+    esm_dim = check_esm2(esm).embed_dim
+    expected = load_classifier(classifier).input_dim
+    widths = dnabert_config.hidden_size + esm_dim
+    if expected != widths:
+        raise InputError(
+            f"{classifier}: expects {expected:,} features per row, but DNABERT-S ({dnabert_config.hidden_size:,}) "
+            f"and ESM-2 ({esm_dim:,}) give {widths:,}: this classifier was not trained on these models"
+        )
+    check_chunk_size(classifier, chunk_size)
+    return Models(dnabert, esm, classifier, dnabert_config.hidden_size, esm_dim)
+
+
+def dnabert_files(model_dir: Path) -> list[Path]:
+    """The files of a DNABERT-S directory that determine its embeddings (what the loader reads)."""
+    from virnucpro.models.dnabert_checkpoint import weights_file
+
+    files = [model_dir / "config.json", weights_file(model_dir), model_dir / "tokenizer.json"]
+    return files + [p for p in [model_dir / "tokenizer_config.json"] if p.is_file()]
+
+
+def directory_digest(cache: DigestCache, files: list[Path]) -> str:
+    return combined_digest({path.name: cache.digest(path) for path in files})
+
+
+@contextlib.contextmanager
+def locked(outdir: Path) -> Iterator[None]:
+    """Hold an advisory lock on the output directory (fcntl.flock on pipeline_info/virnucpro.lock) while a run
+    writes to it; a second run is refused at once with one line naming the holder. The lock goes with the
+    process, however it ends; the lock file itself is never removed (that would race with a newcomer)."""
+    info = outdir / "pipeline_info"
+    ensure_directory(info)
+    path = info / "virnucpro.lock"
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(f"{outdir}: cannot be written ({os_reason(exc)})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 200, 0).decode("utf-8", "replace").strip() or "another process"
             raise InputError(
-                f"{layout.outdir}: holds a run of {layout.name} with other {' and '.join(changed)}; "
-                "use another --outdir, or --restart to discard it"
-            )
-        if restart:
-            for step in STEPS:
-                shutil.rmtree(layout.step(step), ignore_errors=True)
-    layout.state.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(layout.state, json.dumps({**state, "virnucpro_version": __version__}, indent=2) + "\n")
+                f"{outdir}: another virnucpro run ({holder}) is using this output directory; wait for it to "
+                "finish, or use another --outdir"
+            ) from None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP):
+                raise
+            log.warning("%s: file locks are not supported here: make sure no other run uses it", outdir)
+        try:
+            os.ftruncate(handle, 0)
+            os.pwrite(handle, f"pid {os.getpid()} on {os.uname().nodename}\n".encode(), 0)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot be written ({os_reason(exc)})") from None
+        yield
+    finally:
+        os.close(handle)
+
+
+# ---- cleaning up: leftovers, stale outputs, --restart -----------------------------------------------------------
+
+
+def _unlink_matching(directory: Path, matches: Callable[[str], bool]) -> list[str]:
+    """Remove the files (never directories or what links point to) in `directory` whose name `matches`."""
+    removed = []
+    if not directory.is_dir():
+        return removed
+    for entry in os.scandir(directory):
+        if matches(entry.name) and not entry.is_dir(follow_symlinks=False):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+            removed.append(entry.name)
+    return removed
 
 
 def remove_leftovers(layout: RunLayout) -> None:
-    """Temporary files of an interrupted run (atomic writes never left them at final names)."""
-    for step in STEPS:
-        for leftover in layout.step(step).glob(".*.tmp-*"):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
+    """Temporary files and staging directories an interrupted run left (atomic writes never left them at final
+    names), in this sample's directories and in pipeline_info (the outdir lock is held)."""
+    for directory in (*(layout.step(step) for step in STEPS), layout.units, layout.info):
+        _unlink_matching(directory, is_temp_name)
+    if layout.prepared.outdir.is_dir():
+        remove_abandoned_staging(layout.prepared)
 
 
-def features_done(path: Path, ids: list[str], dim: int | None = None) -> bool:
-    """True when `path` is a complete features file for exactly these IDs, in this order."""
-    from virnucpro.features import load_features
-
-    if not path.is_file():
-        return False
-    try:
-        found, _ = load_features(path, expect_dim=dim)
-    except InputError:
-        return False
-    return found == ids
+def remove_stale_shard_outputs(layout: RunLayout, store: UnitStore, shards: list[Shard]) -> None:
+    """Outputs (and records) of shards the current manifest does not have: left by a run of a larger input."""
+    current = {shard.shard_id for shard in shards}
+    for step in SHARD_SUFFIXES:
+        stale = _unlink_matching(
+            layout.step(step), lambda name, step=step: layout.shard_output_id(step, name) not in (None, *current)
+        )
+        for name in stale:
+            store.discard(Unit(step, f"{layout.name}.{layout.shard_output_id(step, name)}", (), {}))
 
 
-def embed_all(
-    label: str,
+def discard_sample(layout: RunLayout, store: UnitStore) -> None:
+    """--restart: forget every unit of the sample and remove its outputs (only the names a run writes)."""
+    store.discard_all()
+    prepared = layout.prepared
+    named = {prepared.manifest.name, prepared.chunks.name, prepared.summary.name}
+    _unlink_matching(prepared.outdir, lambda name: name in named or prepared.is_shard_name(name))
+    for step in SHARD_SUFFIXES:
+        _unlink_matching(layout.step(step), lambda name, step=step: layout.shard_output_id(step, name) is not None)
+    _unlink_matching(layout.step("predict"), lambda name: name == layout.predictions.name)
+    _unlink_matching(layout.step("report"), lambda name: name in REPORT_NAMES)
+    log.info("run: --restart: the earlier outputs of %s are removed", layout.name)
+
+
+# ---- the units of a run -----------------------------------------------------------------------------------------
+
+
+class Runner:
+    """Runs each unit unless it is done; keeps the output digests that later units depend on."""
+
+    def __init__(self, store: UnitStore) -> None:
+        self.store = store
+        self.digests: dict[str, str] = {}
+
+    def digest(self, path: Path) -> str:
+        return self.digests[self.store.relative(path)]
+
+    def ensure(self, unit: Unit, compute: Callable[[], Iterable[Path] | None], done_message: str) -> None:
+        """Compute `unit` unless it is done. `compute` writes the unit's outputs and returns any extra ones."""
+        digests = self.store.done(unit)
+        if digests is None:
+            self.store.discard(unit)
+            digests = self.store.commit(unit, compute() or ())
+        else:
+            log.info("%s", done_message)
+        self.digests.update(digests)
+
+
+@dataclass(frozen=True)
+class EmbeddingStep:
+    """What differs between the two embedding steps of a run."""
+
+    step: str  # 'embed_dnabert' or 'embed_esm'
+    label: str  # as the standalone command is called
+    letters: bytes
+    kind: str  # what a letter must be, for error messages
+    features_kind: str
+    batch_tokens: tuple[int, int]  # GPU, CPU
+    load: Callable  # (target device, dtype) -> Encoder
+
+
+def embedding_steps(models: Models) -> tuple[EmbeddingStep, EmbeddingStep]:
+    from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS, ESM_BATCH_TOKENS
+    from virnucpro.embed.dnabert import load_dnabert_encoder
+    from virnucpro.embed.esm import ESM_LETTERS, ESMEncoder
+    from virnucpro.fasta import NUCLEOTIDE_LETTERS
+    from virnucpro.features import DNABERT, ESM
+    from virnucpro.models.esm_checkpoint import load_esm2
+
+    def load_esm(target, dtype):
+        return ESMEncoder(load_esm2(models.esm, target, dtype), target, compile_layers=target.type == "cuda")
+
+    return (
+        EmbeddingStep("embed_dnabert", "embed-dnabert", NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code",
+                      DNABERT, DNABERT_BATCH_TOKENS, lambda target, dtype: load_dnabert_encoder(models.dnabert, target,
+                                                                                               dtype)),
+        EmbeddingStep("embed_esm", "embed-esm", ESM_LETTERS, "an amino-acid code", ESM, ESM_BATCH_TOKENS,
+                      load_esm),
+    )  # fmt: skip
+
+
+def embed_units(
+    runner: Runner,
+    layout: RunLayout,
     shards: list[Shard],
-    pick: Callable[[Shard], tuple[Path, Path]],
-    letters: bytes,
-    kind: str,
-    load,
+    embedding: EmbeddingStep,
+    model_digest: Digest,
     device: str,
     precision: str,
-    batch_tokens: tuple[int, int],
+    dtype_name: str,
     verbose: bool,
 ) -> None:
-    """Embed every shard that lacks a valid output, loading the model once (and only if there is work)."""
+    """Embed every shard whose unit is not done, loading the model once (and only if there is work)."""
     from virnucpro.embed.step import embed_sequences, load_encoder, read_shard
 
-    encoder = target = None
+    loaded: list = []  # [encoder, target device] once the model is loaded
     for number, shard in enumerate(shards, start=1):
-        source, output = pick(shard)
-        ids, sequences = read_shard(source, letters, kind)
-        if features_done(output, ids):
-            log.info("%s: shard %d/%d already done (%s)", label, number, len(shards), output.name)
-            continue
-        if encoder is None:
-            encoder, target = load_encoder(load, device, precision, label)
-        budget = batch_tokens[0 if target.type == "cuda" else 1]
-        output.parent.mkdir(parents=True, exist_ok=True)
-        log.info("%s: shard %d/%d (%s sequences)", label, number, len(shards), f"{len(ids):,}")
-        embed_sequences(encoder, target, ids, sequences, output, budget, verbose, label)
-    del encoder
+        _, source, output = embedding_files(embedding.step, shard)
+        unit = layout.embedding_unit(embedding.step, shard, runner.digest, model_digest, dtype_name)
+
+        def compute(source: Path = source, output: Path = output, number: int = number) -> None:
+            ids, sequences = read_shard(
+                source, embedding.letters, embedding.kind, refuse_dna=embedding.step == "embed_esm"
+            )
+            if not loaded:
+                loaded.extend(load_encoder(embedding.load, device, precision, embedding.label))
+            encoder, target = loaded
+            budget = embedding.batch_tokens[0 if target.type == "cuda" else 1]
+            ensure_directory(output.parent)
+            log.info("%s: shard %d/%d (%s sequences)", embedding.label, number, len(shards), f"{len(ids):,}")
+            embed_sequences(encoder, target, ids, sequences, output, budget, verbose, embedding.label,
+                            embedding.features_kind)  # fmt: skip
+
+        runner.ensure(unit, compute, f"{embedding.label}: shard {number}/{len(shards)} already done ({output.name})")
+    loaded.clear()
     _release_gpu_memory()
 
 
@@ -204,75 +421,135 @@ def run(
     verbose: bool = False,
 ) -> dict[str, object]:
     """Run every step for one input; return the report's summary."""
-    from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS, ESM_BATCH_TOKENS
-    from virnucpro.embed.dnabert import load_dnabert_encoder
-    from virnucpro.embed.esm import ESM_LETTERS, ESMEncoder
-    from virnucpro.fasta import NUCLEOTIDE_LETTERS
-    from virnucpro.features import load_features
+    started = time.monotonic()
+    input_path, outdir, dnabert, esm, classifier = map(Path, (input_path, outdir, dnabert, esm, classifier))
+    if not input_path.is_file():
+        raise InputError(f"{input_path}: no such file" if not input_path.exists() else f"{input_path}: not a file")
+    check_sizes(chunk_size, shard_size)
+    layout = RunLayout(outdir, sample_name(input_path, prefix))
+    models = check_models(dnabert, esm, classifier, chunk_size)
+
+    from virnucpro.embed.engine import resolve_device, resolve_precision
+
+    target = resolve_device(device)
+    dtype_name = str(resolve_precision(precision, target)).removeprefix("torch.")
+    ensure_directory(outdir)
+    with locked(outdir):
+        cache = DigestCache(layout.info / "digests.json")
+        digests = {
+            "input": in_background(cache.digest, input_path),
+            "dnabert": in_background(directory_digest, cache, dnabert_files(dnabert)),
+            "esm": in_background(cache.digest, esm),
+            "classifier": in_background(cache.digest, classifier),
+        }
+        store = UnitStore(outdir, layout.units)
+        if restart:
+            discard_sample(layout, store)
+        remove_leftovers(layout)
+        try:
+            summary = run_units(layout, store, input_path, models, digests, chunk_size, shard_size, device,
+                                precision, dtype_name, verbose)  # fmt: skip
+            record_state(layout, input_path, models, digests, chunk_size, shard_size, dtype_name)
+        except BaseException:
+            cache.save(quiet=True)  # the digests already taken still save time next time; the error is what counts
+            raise
+        cache.save()
+    calls = summary["calls"]
+    log.info(
+        "run: %d sequences: %d virus, %d others, %d without a kept frame, in %.1f s; report: %s",
+        summary["sequences"], calls["virus"], calls["others"], calls["no_prediction"], time.monotonic() - started,
+        layout.step("report") / "report.html",
+    )  # fmt: skip
+    return {"sequences": summary["sequences"], "calls": calls, "report": str(layout.step("report") / "report.html")}
+
+
+def run_units(
+    layout: RunLayout,
+    store: UnitStore,
+    input_path: Path,
+    models: Models,
+    digests: dict[str, Future],
+    chunk_size: int,
+    shard_size: int,
+    device: str,
+    precision: str,
+    dtype_name: str,
+    verbose: bool,
+) -> dict:
+    """prepare, both embeddings, merge, predict and report, each unit unless it is done."""
     from virnucpro.merge import merge_features
-    from virnucpro.models.classifier import load_classifier
-    from virnucpro.models.esm_checkpoint import load_esm2
-    from virnucpro.predict import HEADER, check_chunk_size, predict
+    from virnucpro.predict import HEADER, predict
     from virnucpro.prepare import prepare
     from virnucpro.report import report
 
-    started = time.monotonic()
-    input_path, dnabert, esm, classifier = map(Path, (input_path, dnabert, esm, classifier))
-    if not input_path.is_file():
-        raise InputError(f"{input_path}: no such file" if not input_path.exists() else f"{input_path}: not a file")
-    layout = RunLayout(Path(outdir), prefix or default_prefix(input_path))
-    settings = {"chunk_size": chunk_size, "shard_size": shard_size, "precision": precision}
-    state = run_state(input_path, {"dnabert": dnabert, "esm": esm, "classifier": classifier}, settings)
-    check_or_record_state(layout, state, restart)
-    remove_leftovers(layout)
+    runner = Runner(store)
+    prepared = layout.prepared
 
     log.info("run [1/5] prepare: %s", input_path)
-    prepared = layout.prepared
-    if prepared.manifest.is_file() and prepared.chunks.is_file() and prepared.summary.is_file():
-        log.info("prepare: already done (%s)", prepared.manifest)
-    else:
+    unit = layout.prepare_unit(digests["input"], chunk_size, shard_size)
+
+    def run_prepare() -> list[Path]:
         prepare(input_path, prepared.outdir, layout.name, chunk_size, shard_size, verbose)
+        return [path for shard in layout.shards() for path in (shard.fna, shard.faa)]
+
+    runner.ensure(unit, run_prepare, f"prepare: already done ({prepared.manifest})")
     shards = layout.shards()
+    remove_stale_shard_outputs(layout, store, shards)
 
+    dnabert_step, esm_step = embedding_steps(models)
     log.info("run [2/5] DNABERT-S embeddings of %d shard(s)", len(shards))
-
-    def load_dnabert(target, dtype):
-        return load_dnabert_encoder(dnabert, target, dtype)
-
-    embed_all("embed-dnabert", shards, lambda s: (s.fna, s.dnabert), NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code",
-              load_dnabert, device, precision, DNABERT_BATCH_TOKENS, verbose)  # fmt: skip
-
+    embed_units(runner, layout, shards, dnabert_step, digests["dnabert"], device, precision, dtype_name, verbose)
     log.info("run [3/5] ESM-2 embeddings of %d shard(s)", len(shards))
-
-    def load_esm(target, dtype):
-        return ESMEncoder(load_esm2(esm, target, dtype), target, compile_layers=target.type == "cuda")
-
-    embed_all("embed-esm", shards, lambda s: (s.faa, s.esm), ESM_LETTERS, "an amino-acid code", load_esm, device,
-              precision, ESM_BATCH_TOKENS, verbose)  # fmt: skip
+    embed_units(runner, layout, shards, esm_step, digests["esm"], device, precision, dtype_name, verbose)
 
     log.info("run [4/5] merge and predict")
-    for shard in shards:
-        ids = load_features(shard.dnabert)[0]
-        if not features_done(shard.merged, ids):
-            shard.merged.parent.mkdir(parents=True, exist_ok=True)
-            merge_features(shard.dnabert, shard.esm, shard.merged)
-    layout.predictions.parent.mkdir(parents=True, exist_ok=True)
-    if shards:
-        predict([s.merged for s in shards], classifier, layout.predictions, device, chunk_size)
-    else:  # no kept frame anywhere: nothing to score, an empty table
-        from virnucpro.models.classifier import load_classifier
-        from virnucpro.predict import HEADER, check_chunk_size
+    for number, shard in enumerate(shards, start=1):
+        unit = layout.merge_unit(shard, runner.digest)
 
-        check_chunk_size(classifier, chunk_size)
-        load_classifier(classifier)  # a bad classifier is still an error
-        atomic_write_text(layout.predictions, HEADER)
+        def run_merge(shard: Shard = shard) -> None:
+            ensure_directory(shard.merged.parent)
+            merge_features(shard.dnabert, shard.esm, shard.merged)
+
+        runner.ensure(unit, run_merge, f"merge: shard {number}/{len(shards)} already done")
+
+    unit = layout.predict_unit(shards, runner.digest, digests["classifier"])
+
+    def run_predict() -> None:
+        ensure_directory(layout.predictions.parent)
+        if shards:
+            predict([s.merged for s in shards], models.classifier, layout.predictions, device)
+        else:  # no kept frame anywhere: nothing to score, an empty table
+            atomic_write_text(layout.predictions, HEADER)
+
+    runner.ensure(unit, run_predict, "predict: already done")
 
     log.info("run [5/5] report")
-    summary = report(layout.predictions, prepared.chunks, layout.step("report"))
-    calls = summary.calls
-    log.info(
-        "run: %d sequences: %d virus, %d others, %d without a kept frame, in %.1f s; report: %s",
-        summary.sequences, calls["virus"], calls["others"], calls["no_prediction"], time.monotonic() - started,
-        layout.step("report") / "report.html",
-    )  # fmt: skip
-    return {"sequences": summary.sequences, "calls": calls, "report": str(layout.step("report") / "report.html")}
+    unit = layout.report_unit(runner.digest)
+
+    def run_report() -> None:
+        report(layout.predictions, prepared.chunks, layout.step("report"))
+
+    runner.ensure(unit, run_report, "report: already done")
+    return json.loads((layout.step("report") / "summary.json").read_text(encoding="utf-8"))
+
+
+def record_state(
+    layout: RunLayout,
+    input_path: Path,
+    models: Models,
+    digests: dict[str, Future],
+    chunk_size: int,
+    shard_size: int,
+    dtype_name: str,
+) -> None:
+    """pipeline_info/NAME.run.json: what the outputs were made from (for people; resuming reads the units)."""
+    state = {
+        "input": {"name": input_path.name, "sha256": digests["input"].result()},
+        "models": {
+            role: {"path": str(getattr(models, role).resolve()), "sha256": digests[role].result()}
+            for role in ("dnabert", "esm", "classifier")
+        },
+        "settings": {"chunk_size": chunk_size, "shard_size": shard_size, "precision": dtype_name},
+        "virnucpro_version": __version__,
+    }
+    atomic_write_text(layout.state, json.dumps(state, indent=2) + "\n")

@@ -10,7 +10,7 @@ HELP = "validate a DNA FASTA, cut it into chunks, keep stop-free frames and writ
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", required=True, metavar="FASTA", help="DNA FASTA, plain or gzip-compressed")
+    parser.add_argument("--input", required=True, metavar="FASTA", help="DNA FASTA: plain, gzip, bzip2 or xz")
     parser.add_argument("--outdir", required=True, metavar="DIR", help="directory for shards, manifest and tables")
     parser.add_argument("--prefix", metavar="NAME", help="output name prefix (default: input name without extensions)")
     parser.add_argument(
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         from virnucpro.fasta import open_binary
         from virnucpro.training_frames import TrainingFrames
 
-        open_binary(args.input).close()  # a missing FASTA is reported before the GenBank file is read
+        open_binary(args.input)[0].close()  # a missing FASTA is reported before the GenBank file is read
         select = TrainingFrames.from_genbank(args.annotations)
     shard_size = args.shard_size or DEFAULT_SHARD_SIZE
     prepare(args.input, args.outdir, args.prefix, args.chunk_size, shard_size, args.verbose, select)

@@ -10,7 +10,7 @@ HELP = "prepare, embed with DNABERT-S and ESM-2, merge, predict and report, on o
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", required=True, metavar="FASTA", help="DNA FASTA, plain or gzip-compressed")
+    parser.add_argument("--input", required=True, metavar="FASTA", help="DNA FASTA: plain, gzip, bzip2 or xz")
     parser.add_argument(
         "--outdir", required=True, metavar="DIR", help="output directory (laid out like the pipeline's)"
     )

@@ -20,6 +20,7 @@ from virnucpro.embed.engine import attention_backends, padded_tokens
 from virnucpro.embed.step import embed_file
 from virnucpro.errors import InputError
 from virnucpro.fasta import NUCLEOTIDE_LETTERS
+from virnucpro.features import DNABERT
 from virnucpro.models.dnabert2 import DNABERT2, bert_layer
 from virnucpro.models.dnabert_checkpoint import load_dnabert2
 
@@ -116,4 +117,4 @@ def embed_dnabert(
         return load_dnabert_encoder(model_dir, target, dtype, compile_layers)
 
     embed_file(input_path, output_path, NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code", load, device, precision,
-               batch_tokens, DNABERT_BATCH_TOKENS, verbose, "embed-dnabert")  # fmt: skip
+               batch_tokens, DNABERT_BATCH_TOKENS, verbose, "embed-dnabert", DNABERT)  # fmt: skip

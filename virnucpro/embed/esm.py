@@ -21,6 +21,7 @@ from virnucpro.embed.defaults import ESM_BATCH_TOKENS
 from virnucpro.embed.engine import attention_backends, padded_tokens
 from virnucpro.embed.step import embed_file
 from virnucpro.fasta import PROTEIN_LETTERS
+from virnucpro.features import ESM
 from virnucpro.models.esm2 import CLS_IDX, EOS_IDX, ESM2, PADDING_IDX, transformer_layer
 from virnucpro.models.esm_checkpoint import load_esm2
 
@@ -97,4 +98,4 @@ def embed_esm(
         return ESMEncoder(load_esm2(model_path, target, dtype), target, use_compile)
 
     embed_file(input_path, output_path, ESM_LETTERS, "an amino-acid code", load, device, precision, batch_tokens,
-               ESM_BATCH_TOKENS, verbose, "embed-esm")  # fmt: skip
+               ESM_BATCH_TOKENS, verbose, "embed-esm", ESM)  # fmt: skip

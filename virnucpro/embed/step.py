@@ -14,6 +14,7 @@ from typing import Protocol
 
 import torch
 
+from virnucpro.atomic import check_output_path
 from virnucpro.embed.engine import embed_tokens, resolve_device, resolve_precision
 from virnucpro.errors import VirnucproError, record_error
 from virnucpro.fasta import check_letters, read_fasta
@@ -37,8 +38,16 @@ class Encoder(Protocol):
         ...
 
 
-def read_shard(path: str | Path, letters: bytes, kind: str) -> tuple[list[str], list[str]]:
-    """IDs and upper-case sequences of a shard FASTA; every record non-empty, letters valid, IDs unique."""
+DNA_LETTERS = b"ACGTUNacgtun"
+DNA_LOOKING_LENGTH = 50  # a protein this long made of these letters only does not occur (p < 1e-25)
+
+
+def read_shard(path: str | Path, letters: bytes, kind: str, refuse_dna: bool = False) -> tuple[list[str], list[str]]:
+    """IDs and upper-case sequences of a shard FASTA; every record non-empty, letters valid, IDs unique.
+
+    `refuse_dna`: a protein shard; a record of DNA_LOOKING_LENGTH or more letters, all A C G T U N, means
+    the file is a nucleotide shard (.fna) given in place of the protein one (.faa).
+    """
     path = Path(path)
     ids: list[str] = []
     sequences: list[str] = []
@@ -47,6 +56,15 @@ def read_shard(path: str | Path, letters: bytes, kind: str) -> tuple[list[str], 
         if not record.sequence:
             raise record_error(path, record.number, record.id, "empty sequence")
         check_letters(record, path, letters, kind)
+        if (
+            refuse_dna
+            and len(record.sequence) >= DNA_LOOKING_LENGTH
+            and not record.sequence.translate(None, DNA_LETTERS)
+        ):
+            raise record_error(
+                path, record.number, record.id,
+                "a nucleotide sequence, not a protein: give the protein shard (.faa), not the nucleotide one (.fna)",
+            )  # fmt: skip
         if record.id in seen:
             raise record_error(path, record.number, record.id, "duplicate ID")
         seen.add(record.id)
@@ -77,8 +95,9 @@ def embed_sequences(
     batch_tokens: int,
     verbose: bool = False,
     label: str = "embed",
+    kind: str | None = None,
 ) -> None:
-    """Embed sequences (read by `read_shard`) with a loaded encoder; write the features file."""
+    """Embed sequences (read by `read_shard`) with a loaded encoder; write the features file (recording `kind`)."""
     started = time.monotonic()
     tokens = encoder.tokenize(sequences)
     progress = Progress(label, unit="sequences", total=len(tokens), verbose=verbose)
@@ -88,7 +107,7 @@ def embed_sequences(
         progress.close()
     if not torch.isfinite(data).all():
         raise VirnucproError(f"{label}: the model produced non-finite embeddings (NaN or inf); try --precision fp32")
-    save_features(output_path, ids, data)
+    save_features(output_path, ids, data, kind)
     log.info("%s: %s in %.1f s -> %s", label, progress.rate_text(), time.monotonic() - started, output_path)
 
 
@@ -104,13 +123,18 @@ def embed_file(
     default_batch_tokens: tuple[int, int] = (16384, 2048),
     verbose: bool = False,
     label: str = "embed",
+    features_kind: str | None = None,
 ) -> None:
     """Embed every sequence of a shard file with the model `load` returns; write the features file.
 
-    The shard is read and checked before the model is loaded, so bad input fails fast. Without
+    The output path and the shard are checked before the model is loaded, so bad input fails fast. Without
     `batch_tokens`, the first of `default_batch_tokens` applies on GPUs and the second on the CPU.
+    `features_kind` (DNABERT or ESM) is recorded in the output; an ESM-2 shard must not be DNA.
     """
-    ids, sequences = read_shard(input_path, letters, kind)
+    from virnucpro.features import ESM
+
+    check_output_path(Path(output_path))
+    ids, sequences = read_shard(input_path, letters, kind, refuse_dna=features_kind == ESM)
     encoder, target = load_encoder(load, device, precision, label)
     budget = batch_tokens or default_batch_tokens[0 if target.type == "cuda" else 1]
-    embed_sequences(encoder, target, ids, sequences, output_path, budget, verbose, label)
+    embed_sequences(encoder, target, ids, sequences, output_path, budget, verbose, label, features_kind)

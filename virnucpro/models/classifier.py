@@ -15,6 +15,7 @@ architecture and loaded into a fresh `MLPClassifier`. Anything else in the file 
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import struct
@@ -247,6 +248,11 @@ def load_classifier(path: str | Path, device: torch.device | str = "cpu") -> MLP
     except RuntimeError as exc:
         reason = " ".join(str(exc).split())
         raise InputError(f"{path}: weights do not fit the classifier ({reason})") from None
+    broken = [
+        name for name, tensor in state.items() if tensor.is_floating_point() and not bool(tensor.isfinite().all())
+    ]
+    if broken:
+        raise InputError(f"{path}: the classifier's {', '.join(sorted(broken))} hold NaN or infinity")
     return model.to(device).eval()
 
 
@@ -268,7 +274,14 @@ def export_classifier(source: str | Path, target: str | Path, chunk_size: int | 
         metadata["chunk_size"] = str(chunk_size)
     state = {name: tensor.contiguous() for name, tensor in model.state_dict().items()}
     with atomic_path(target) as tmp:
-        save_file(state, str(tmp), metadata=metadata)
+        try:
+            save_file(state, str(tmp), metadata=metadata)
+        except Exception as exc:  # safetensors reports I/O errors as its own type, with the OS error code in the text
+            found = re.search(r"os error (\d+)", str(exc))
+            if not found:
+                raise
+            code = int(found.group(1))
+            raise OSError(code, os.strerror(code)) from None
     return metadata
 
 
