@@ -69,7 +69,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         f"{groovy_value({**WORKFLOW['manifest'], 'doi': 'https://doi.org/10.5281/zenodo.1, 10.5281/zenodo.2'})})",
         "version_git": "workflowVersion('0.1.0', '1a2b3c4d5e6f')",
         "version_v": "workflowVersion('v2.0', null)",
-        "sample_names": "['demo.fa.gz', 'x.fasta', 'reads.fq', 'a.b.fna'].collect { n -> sampleName(n) }.join(' ')",
+        "sample_names": "['demo.fa.gz', 'x.fasta', 'reads.fq', 'a.b.fna', 'y.fna.bz2', 'z.fa.xz'].collect { n -> sampleName(n) }.join(' ')",
         "trailing_comma": "groovy.json.JsonOutput.toJson(profileProblem('test,docker,', []))",
         "positional": "groovy.json.JsonOutput.toJson(profileProblem('test,docker', ['docker']))",
         "fine": "groovy.json.JsonOutput.toJson(profileProblem('test,docker', []))",
@@ -120,7 +120,16 @@ def test_methods_description_renders_the_run_and_the_references(rendered):
 def test_version_and_sample_names(rendered):
     assert rendered["version_git"] == "v0.1.0-g1a2b3c4"
     assert rendered["version_v"] == "v2.0"
-    assert rendered["sample_names"] == "demo x reads.fq a.b"
+    assert rendered["sample_names"] == "demo x reads.fq a.b y z"
+    from virnucpro.prepare import default_prefix  # the same names as virnucpro's own default prefix
+
+    assert [default_prefix(n) for n in ("demo.fa.gz", "x.fasta", "a.b.fna", "y.fna.bz2", "z.fa.xz")] == [
+        "demo",
+        "x",
+        "a.b",
+        "y",
+        "z",
+    ]
 
 
 def test_profile_checks(rendered):

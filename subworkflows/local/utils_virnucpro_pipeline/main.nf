@@ -207,7 +207,8 @@ def workflowVersion(version, commitId) {
 
 // A sample name from a FASTA file name: without .gz and the FASTA extension
 def sampleName(String filename) {
-    return filename.replaceAll(/\.gz$/, '').replaceAll(/\.(fasta|fas|fa|fna|ffn|fsa|seq|txt)$/, '')
+    // as virnucpro's default prefix (virnucpro.prepare.default_prefix): compression, then the FASTA extension
+    return filename.replaceAll(/\.(gz|bgz|bz2|xz)$/, '').replaceAll(/\.(fasta|fas|fa|fna|ffn|fsa|seq|txt)$/, '')
 }
 
 // [error: ..., warning: ...] for a -profile value and the positional arguments of `nextflow run`
