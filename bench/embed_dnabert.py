@@ -14,6 +14,7 @@ DNABERT-2's own tokenizer) or a tiny one (`--size tiny`, a CPU smoke run). Input
             ratio is conservative).
 Prints JSON: sequences/s of both, the ratio, and how close the two embeddings are on the shared sequences.
 Usage: python bench/embed_dnabert.py --size 117m --n 200000 --original-n 512 --device cuda [--reference DIR]
+       [--profile FILE]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from profiling import profile_batches
 
 from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS
 from virnucpro.embed.dnabert import load_dnabert_encoder, load_tokenizer
@@ -61,7 +63,8 @@ def write_model(directory: Path, size: str, reference: Path | None = None) -> Pa
     return directory
 
 
-def run_ours(model_dir: Path, shard: Path, out: Path, device: torch.device, dtype: torch.dtype, batch_tokens: int):
+def run_ours(model_dir: Path, shard: Path, out: Path, device: torch.device, dtype: torch.dtype, batch_tokens: int,
+             profile: Path | None = None):  # fmt: skip
     started = time.perf_counter()
     encoder = load_dnabert_encoder(model_dir, device, dtype)
     synchronize(device)
@@ -80,6 +83,8 @@ def run_ours(model_dir: Path, shard: Path, out: Path, device: torch.device, dtyp
     embed_sequences(encoder, device, ids, sequences, out, batch_tokens)
     synchronize(device)
     seconds = time.perf_counter() - started
+    if profile is not None:
+        profile_batches(encoder, tokens, batch_tokens, device, profile)
     return {
         "model_ready_s": round(ready, 2),
         "warm_up_s": round(warm_up, 2),
@@ -134,6 +139,7 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--batch-tokens", type=int, help="default: the step's default for the device")
     parser.add_argument("--reference", type=Path, help="directory with DNABERT-2's modelling code (the original)")
+    parser.add_argument("--profile", type=Path, help="write a torch.profiler table of a few batches here")
     args = parser.parse_args()
     device = resolve_device(args.device)
     dtype = resolve_precision(args.precision, device)
@@ -145,7 +151,7 @@ def main() -> None:
         model_dir = write_model(work / "model", args.size, args.reference)
         shard = work / "shard.fna"
         shard.write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(sequences)))
-        ours = run_ours(model_dir, shard, work / "ours.pt", device, dtype, args.batch_tokens)
+        ours = run_ours(model_dir, shard, work / "ours.pt", device, dtype, args.batch_tokens, args.profile)
         data = load_features(work / "ours.pt")[1]
         original, reference = run_original(model_dir, sequences[: args.original_n], device, args.reference is not None)
     ours_rows = data[: args.original_n]

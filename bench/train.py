@@ -8,13 +8,14 @@ Writes ROWS x DIM float32 features (default 100,000 x 3,328: two slightly shifte
   ours      virnucpro.train.Trainer: the rows in one memory-mapped matrix (on the device when it fits), a batch
             gathered from a shuffled index in one call, the loss summed on the device, the same test metrics
 Both run the same model, optimizer and batch size; each epoch's time includes its test pass. Prints the epochs per
-second of each and their ratio. Usage:
+second of each and their ratio, then the same as JSON. Usage:
     python bench/train.py [--rows 100000] [--dim 3328] [--epochs 2] [--workers 12] [--device auto]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import random
 import sys
@@ -178,10 +179,20 @@ def main() -> None:
                 seconds = times[kind][-1]
                 print(f"epoch {epoch} {kind:8s} {seconds:8.2f} s  training loss {loss:.4f}  test ROC AUC {auc:.4f}")
         rates = {kind: len(t) / sum(t) for kind, t in times.items()}
+        result = {
+            "device": name,
+            "torch": torch.__version__,
+            "rows": args.rows,
+            "dim": args.dim,
+            "epochs": args.epochs,
+            "epochs_per_s": rates,
+            "speedup": round(rates["ours"] / rates["original"], 2),
+        }
         print(f"epochs/s: original {rates['original']:.4f}, ours {rates['ours']:.4f}; "
               f"ratio {rates['ours'] / rates['original']:.2f}x (median epoch {np.median(times['original']):.2f} s "
               f"vs {np.median(times['ours']):.2f} s)")  # fmt: skip
         loops["ours"].matrix.close()
+    print(json.dumps(result, indent=2))  # last, for bench/gpu_suite.py
 
 
 if __name__ == "__main__":

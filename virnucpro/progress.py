@@ -1,10 +1,10 @@
-"""Progress on stderr: a live line on a terminal, periodic log lines with --verbose, silence otherwise."""
+"""Progress on stderr: a live rich progress line on a terminal, periodic log lines with --verbose, silence otherwise."""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class Progress:
@@ -27,6 +27,8 @@ class Progress:
         self.count = 0
         self.extra: dict[str, float] = {}
         self.start = self._last = time.monotonic()
+        self._bar: Any = None
+        self._task: Any = None
 
     def update(self, n: int = 1, **extra: float) -> None:
         """Add `n` items (and optional named counters, e.g. tokens=...) and report if it is time to."""
@@ -36,7 +38,7 @@ class Progress:
         now = time.monotonic()
         if self.enabled and now - self._last >= self.interval:
             self._last = now
-            self._emit(now, final=False)
+            self._show()
 
     def elapsed(self) -> float:
         """Seconds since the progress started."""
@@ -50,15 +52,31 @@ class Progress:
         done = f"{self.count:,}" + (f"/{self.total:,}" if self.total is not None else "")
         return f"{done} {self.unit} ({', '.join(parts)})"
 
-    def _emit(self, now: float, final: bool) -> None:
-        text = f"{self.label}: {self.rate_text()}"
-        if self.live:
-            self.stream.write("\r\033[K" + text + ("\n" if final else ""))
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+    def _show(self) -> None:
+        if not self.live:
+            self.stream.write(f"{self.label}: {self.rate_text()}\n")
+            self.stream.flush()
+            return
+        if self._bar is None:
+            self._start_bar()
+        self._bar.update(self._task, completed=self.count, rates=self.rate_text())
+
+    def _start_bar(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichProgress
+
+        columns: list[Any] = [TextColumn("{task.description}")]
+        if self.total is not None:
+            columns += [BarColumn(bar_width=30), TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn()]
+        columns += [TextColumn("{task.fields[rates]}"), TimeElapsedColumn()]
+        self._bar = RichProgress(*columns, console=Console(file=self.stream), transient=False)
+        self._task = self._bar.add_task(self.label, total=self.total, rates="")
+        self._bar.start()
 
     def close(self) -> None:
         """Finish the live line (a summary belongs in the log, written by the caller)."""
         if self.live and self.count:
-            self._emit(time.monotonic(), final=True)
+            self._show()
+            self._bar.stop()
+            self._bar = None

@@ -1,7 +1,9 @@
 """`virnucpro run`: the whole chain on one machine, from the same step functions as the Nextflow pipeline.
 
-prepare -> DNABERT-S for every shard -> ESM-2 for every shard (each model loaded once) -> merge -> predict ->
-report. Outputs are laid out like the pipeline's --outdir (docs/output.md):
+prepare -> DNABERT-S and ESM-2 embeddings of every shard on one worker process per device (virnucpro.workers:
+each worker loads each model once; (shard, model) jobs go out largest first, virnucpro.schedule), each shard
+merged as soon as both its embeddings exist -> predict (on the first device) -> report. Outputs are laid out
+like the pipeline's --outdir (docs/output.md):
   prepare/NAME/        shards, manifest, chunks table, prepare.json
   embed_dnabert/NAME/  NAME.shard_00001.dnabert.pt ...       embed_esm/NAME/  NAME.shard_00001.esm.pt ...
   merge/NAME/          NAME.shard_00001.merged.pt ...
@@ -28,9 +30,10 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from virnucpro import __version__
 from virnucpro.atomic import atomic_write_text, ensure_directory, is_temp_name
@@ -45,7 +48,11 @@ from virnucpro.prepare import (
     remove_abandoned_staging,
     sample_name,
 )
+from virnucpro.schedule import MODEL_NAMES, EmbedJob
 from virnucpro.units import Digest, Unit, UnitStore
+
+if TYPE_CHECKING:
+    from virnucpro.workers import DevicePool
 
 log = logging.getLogger("virnucpro")
 
@@ -59,6 +66,8 @@ class Shard:
     """One row of the manifest, with the paths of everything made from it."""
 
     shard_id: str
+    sequences: int  # kept frames
+    residues: int  # their protein residues (the scheduler's cost estimate)
     fna: Path
     faa: Path
     dnabert: Path
@@ -154,8 +163,10 @@ class RunLayout:
             fields = row.split("\t")
             if len(fields) != 5 or [fields[0], fields[3], fields[4]] != expected:
                 raise InputError(f"{prepared.manifest}: line {number + 1} does not name shard {number} of {self.name}")
+            if not (fields[1].isdigit() and fields[2].isdigit()):
+                raise InputError(f"{prepared.manifest}: line {number + 1}: the counts are not whole numbers")
             shards.append(Shard(
-                shard_id, prepared.outdir / expected[1], prepared.outdir / expected[2],
+                shard_id, int(fields[1]), int(fields[2]), prepared.outdir / expected[1], prepared.outdir / expected[2],
                 self.shard_output("embed_dnabert", shard_id), self.shard_output("embed_esm", shard_id),
                 self.shard_output("merge", shard_id),
             ))  # fmt: skip
@@ -329,81 +340,130 @@ class Runner:
         self.digests.update(digests)
 
 
-@dataclass(frozen=True)
-class EmbeddingStep:
-    """What differs between the two embedding steps of a run."""
+def model_work(models: Models) -> dict[str, float]:
+    """Per-token work of each model (layers x width^2, from the checked configurations): the scheduler's weights."""
+    from virnucpro.models.dnabert_checkpoint import check_dnabert2
+    from virnucpro.models.esm_checkpoint import check_esm2
+    from virnucpro.schedule import per_token_work
 
-    step: str  # 'embed_dnabert' or 'embed_esm'
-    label: str  # as the standalone command is called
-    letters: bytes
-    kind: str  # what a letter must be, for error messages
-    features_kind: str
-    batch_tokens: tuple[int, int]  # GPU, CPU
-    load: Callable  # (target device, dtype) -> Encoder
+    bert, esm2 = check_dnabert2(models.dnabert), check_esm2(models.esm)
+    return {"dnabert": per_token_work(bert.num_hidden_layers, bert.hidden_size),
+            "esm": per_token_work(esm2.num_layers, esm2.embed_dim)}  # fmt: skip
 
 
-def embedding_steps(models: Models) -> tuple[EmbeddingStep, EmbeddingStep]:
-    from virnucpro.embed.defaults import DNABERT_BATCH_TOKENS, ESM_BATCH_TOKENS
-    from virnucpro.embed.dnabert import load_dnabert_encoder
-    from virnucpro.embed.esm import ESM_LETTERS, ESMEncoder
-    from virnucpro.fasta import NUCLEOTIDE_LETTERS
-    from virnucpro.features import DNABERT, ESM
-    from virnucpro.models.esm_checkpoint import load_esm2
-
-    def load_esm(target, dtype):
-        return ESMEncoder(load_esm2(models.esm, target, dtype), target, compile_layers=target.type == "cuda")
-
-    return (
-        EmbeddingStep("embed_dnabert", "embed-dnabert", NUCLEOTIDE_LETTERS, "an IUPAC nucleotide code",
-                      DNABERT, DNABERT_BATCH_TOKENS, lambda target, dtype: load_dnabert_encoder(models.dnabert, target,
-                                                                                               dtype)),
-        EmbeddingStep("embed_esm", "embed-esm", ESM_LETTERS, "an amino-acid code", ESM, ESM_BATCH_TOKENS,
-                      load_esm),
-    )  # fmt: skip
+EMBEDDING_STEPS = {"dnabert": "embed_dnabert", "esm": "embed_esm"}  # job model -> unit step
 
 
-def embed_units(
-    runner: Runner,
-    layout: RunLayout,
-    shards: list[Shard],
-    embedding: EmbeddingStep,
-    model_digest: Digest,
-    device: str,
-    precision: str,
-    dtype_name: str,
-    verbose: bool,
-) -> None:
-    """Embed every shard whose unit is not done, loading the model once (and only if there is work)."""
-    from virnucpro.embed.step import embed_sequences, load_encoder, read_shard
+def run_precision(pool: DevicePool, devices: list[str], precision: str) -> str:
+    """The precision every embedding of this run computes in, as unit identities record it ('bfloat16').
 
-    loaded: list = []  # [encoder, target device] once the model is loaded
-    for number, shard in enumerate(shards, start=1):
-        _, source, output = embedding_files(embedding.step, shard)
-        unit = layout.embedding_unit(embedding.step, shard, runner.digest, model_digest, dtype_name)
+    'auto' on a GPU depends on the GPU, which only a worker may ask (the parent never initialises CUDA): then the
+    first worker is started and says; later workers must agree (DevicePool checks).
+    """
+    from virnucpro.embed.engine import PRECISIONS
+    from virnucpro.workers import dtype_name
 
-        def compute(source: Path = source, output: Path = output, number: int = number) -> None:
-            ids, sequences = read_shard(
-                source, embedding.letters, embedding.kind, refuse_dna=embedding.step == "embed_esm"
-            )
-            if not loaded:
-                loaded.extend(load_encoder(embedding.load, device, precision, embedding.label))
-            encoder, target = loaded
-            budget = embedding.batch_tokens[0 if target.type == "cuda" else 1]
-            ensure_directory(output.parent)
-            log.info("%s: shard %d/%d (%s sequences)", embedding.label, number, len(shards), f"{len(ids):,}")
-            embed_sequences(encoder, target, ids, sequences, output, budget, verbose, embedding.label,
-                            embedding.features_kind)  # fmt: skip
-
-        runner.ensure(unit, compute, f"{embedding.label}: shard {number}/{len(shards)} already done ({output.name})")
-    loaded.clear()
-    _release_gpu_memory()
+    if precision != "auto":
+        if precision not in PRECISIONS:
+            raise InputError(f"--precision {precision!r}: expected auto, fp32, bf16 or fp16")
+        return dtype_name(PRECISIONS[precision])
+    if all(device == "cpu" for device in devices):
+        return dtype_name(PRECISIONS["fp32"])
+    return pool.ready_dtype()
 
 
-def _release_gpu_memory() -> None:
-    import torch
+class Embedding:
+    """The embedding stage: jobs for the units not done, their records once workers finish them, and each shard's
+    merge as soon as both its embeddings are recorded. Records and merges run in one background thread (in
+    order), so that hashing outputs and merging never hold up the workers."""
 
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
+    def __init__(self, layout: RunLayout, runner: Runner, shards: list[Shard], digests: dict[str, Future]) -> None:
+        self.layout, self.runner, self.shards, self.digests = layout, runner, shards, digests
+        self.units: dict[tuple[str, str], Unit] = {}  # (shard_id, model) -> the unit of a pending job
+        self.remaining = {shard.shard_id: 0 for shard in shards}  # embeddings still to record, per shard
+        self.by_id = {shard.shard_id: shard for shard in shards}
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record-and-merge")
+        self.futures: list[Future] = []
+
+    def pending(self, dtype: str, work: dict[str, float]) -> list[EmbedJob]:
+        """Jobs for every embedding unit that is not done (a done one is logged and its digests kept)."""
+        from virnucpro.schedule import make_job
+
+        jobs = []
+        for number, shard in enumerate(self.shards, start=1):
+            for model, step in EMBEDDING_STEPS.items():
+                _, source, output = embedding_files(step, shard)
+                unit = self.layout.embedding_unit(step, shard, self.runner.digest, self.digests[model], dtype)
+                done = self.runner.store.done(unit)
+                if done is not None:
+                    self.runner.digests.update(done)
+                    log.info("embed-%s: shard %d/%d already done (%s)", model, number, len(self.shards), output.name)
+                    continue
+                self.runner.store.discard(unit)
+                self.units[(shard.shard_id, model)] = unit
+                self.remaining[shard.shard_id] += 1
+                jobs.append(make_job(shard.shard_id, model, source, output, shard.sequences, shard.residues,
+                                     work[model]))  # fmt: skip
+        if jobs:
+            counts = ", ".join(f"{sum(j.model == m for j in jobs)} {MODEL_NAMES[m]}" for m in EMBEDDING_STEPS)
+            log.info("run: %d embedding job(s) (%s)", len(jobs), counts)
+        return jobs
+
+    def start_merges(self) -> None:
+        """Merge the shards whose embeddings were all done already."""
+        for shard in self.shards:
+            if not self.remaining[shard.shard_id]:
+                self.futures.append(self.background.submit(self.merge, shard))
+
+    def finished(self, job: EmbedJob) -> None:
+        """A worker wrote `job`'s output: record its unit, then merge its shard if that was the last embedding."""
+        self.check()
+        self.futures.append(self.background.submit(self.record, job))
+
+    def record(self, job: EmbedJob) -> None:
+        self.runner.digests.update(self.runner.store.commit(self.units[(job.shard_id, job.model)]))
+        self.remaining[job.shard_id] -= 1
+        if not self.remaining[job.shard_id]:
+            self.merge(self.by_id[job.shard_id])
+
+    def merge(self, shard: Shard) -> None:
+        from virnucpro.merge import merge_features
+
+        def run_merge() -> None:
+            ensure_directory(shard.merged.parent)
+            merge_features(shard.dnabert, shard.esm, shard.merged)
+
+        number = self.shards.index(shard) + 1
+        unit = self.layout.merge_unit(shard, self.runner.digest)
+        self.runner.ensure(unit, run_merge, f"merge: shard {number}/{len(self.shards)} already done")
+
+    def check(self) -> None:
+        """Raise the error of a record or merge that failed (the run stops at once, not after every job)."""
+        for future in self.futures:
+            if future.done():
+                future.result()
+
+    def wait(self) -> None:
+        """Every record and merge done; the first error raised."""
+        self.background.shutdown(wait=True)
+        for future in self.futures:
+            future.result()
+
+
+class StageClock:
+    """Seconds of each stage of a run, lap by lap."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.seconds[stage] = now - self._last
+        self._last = now
+
+    def text(self) -> str:
+        return ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in self.seconds.items())
 
 
 def run(
@@ -415,24 +475,23 @@ def run(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     shard_size: int = DEFAULT_SHARD_SIZE,
     prefix: str | None = None,
-    device: str = "auto",
+    devices: str = "auto",
     precision: str = "auto",
     restart: bool = False,
     verbose: bool = False,
 ) -> dict[str, object]:
-    """Run every step for one input; return the report's summary."""
+    """Run every step for one input, embedding on one worker per entry of `devices`; return the report's summary,
+    the seconds of each stage, the embedding summary lines and the devices."""
+    from virnucpro.devices import parse_devices
+
     started = time.monotonic()
     input_path, outdir, dnabert, esm, classifier = map(Path, (input_path, outdir, dnabert, esm, classifier))
     if not input_path.is_file():
         raise InputError(f"{input_path}: no such file" if not input_path.exists() else f"{input_path}: not a file")
     check_sizes(chunk_size, shard_size)
     layout = RunLayout(outdir, sample_name(input_path, prefix))
+    device_list = parse_devices(devices)
     models = check_models(dnabert, esm, classifier, chunk_size)
-
-    from virnucpro.embed.engine import resolve_device, resolve_precision
-
-    target = resolve_device(device)
-    dtype_name = str(resolve_precision(precision, target)).removeprefix("torch.")
     ensure_directory(outdir)
     with locked(outdir):
         cache = DigestCache(layout.info / "digests.json")
@@ -447,20 +506,24 @@ def run(
             discard_sample(layout, store)
         remove_leftovers(layout)
         try:
-            summary = run_units(layout, store, input_path, models, digests, chunk_size, shard_size, device,
-                                precision, dtype_name, verbose)  # fmt: skip
-            record_state(layout, input_path, models, digests, chunk_size, shard_size, dtype_name)
+            summary, timing = run_units(layout, store, input_path, models, digests, chunk_size, shard_size,
+                                        device_list, precision, verbose)  # fmt: skip
+            record_state(layout, input_path, models, digests, chunk_size, shard_size, timing["precision"])
         except BaseException:
             cache.save(quiet=True)  # the digests already taken still save time next time; the error is what counts
             raise
         cache.save()
     calls = summary["calls"]
+    wall = time.monotonic() - started
     log.info(
-        "run: %d sequences: %d virus, %d others, %d without a kept frame, in %.1f s; report: %s",
-        summary["sequences"], calls["virus"], calls["others"], calls["no_prediction"], time.monotonic() - started,
+        "run: %d sequences: %d virus, %d others, %d without a kept frame, in %.1f s (%s); report: %s",
+        summary["sequences"], calls["virus"], calls["others"], calls["no_prediction"], wall,
+        ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in timing["seconds"].items()),
         layout.step("report") / "report.html",
     )  # fmt: skip
-    return {"sequences": summary["sequences"], "calls": calls, "report": str(layout.step("report") / "report.html")}
+    return {"sequences": summary["sequences"], "calls": calls, "report": str(layout.step("report") / "report.html"),
+            "seconds": {**timing["seconds"], "total": wall}, "embedding_seconds": timing["embedding_seconds"],
+            "embedding_summary": timing["embedding_summary"], "devices": device_list}  # fmt: skip
 
 
 def run_units(
@@ -471,21 +534,24 @@ def run_units(
     digests: dict[str, Future],
     chunk_size: int,
     shard_size: int,
-    device: str,
+    devices: list[str],
     precision: str,
-    dtype_name: str,
     verbose: bool,
-) -> dict:
-    """prepare, both embeddings, merge, predict and report, each unit unless it is done."""
-    from virnucpro.merge import merge_features
-    from virnucpro.predict import HEADER, predict
+) -> tuple[dict, dict]:
+    """prepare, both embeddings (on the devices' workers), merge, predict and report, each unit unless it is done.
+    Returns the report's summary and the run's timing (seconds per stage, embedding summary, precision)."""
+    from virnucpro.devices import thread_shares
+    from virnucpro.live import RunView
+    from virnucpro.predict import HEADER
     from virnucpro.prepare import prepare
     from virnucpro.report import report
+    from virnucpro.workers import PredictTask, WorkerSettings, device_pool
 
     runner = Runner(store)
     prepared = layout.prepared
+    clock = StageClock()
 
-    log.info("run [1/5] prepare: %s", input_path)
+    log.info("run [1/4] prepare: %s", input_path)
     unit = layout.prepare_unit(digests["input"], chunk_size, shard_size)
 
     def run_prepare() -> list[Path]:
@@ -495,42 +561,54 @@ def run_units(
     runner.ensure(unit, run_prepare, f"prepare: already done ({prepared.manifest})")
     shards = layout.shards()
     remove_stale_shard_outputs(layout, store, shards)
+    clock.lap("prepare")
 
-    dnabert_step, esm_step = embedding_steps(models)
-    log.info("run [2/5] DNABERT-S embeddings of %d shard(s)", len(shards))
-    embed_units(runner, layout, shards, dnabert_step, digests["dnabert"], device, precision, dtype_name, verbose)
-    log.info("run [3/5] ESM-2 embeddings of %d shard(s)", len(shards))
-    embed_units(runner, layout, shards, esm_step, digests["esm"], device, precision, dtype_name, verbose)
+    log.info("run [2/4] DNABERT-S and ESM-2 embeddings of %d shard(s) on %s", len(shards), ", ".join(devices))
+    view = RunView(devices)
+    settings = WorkerSettings(models.dnabert, models.esm, models.classifier, precision, verbose)
+    with device_pool(devices, thread_shares(devices), settings, view) as pool:
+        dtype = run_precision(pool, devices, precision)
+        embedding = Embedding(layout, runner, shards, {"dnabert": digests["dnabert"], "esm": digests["esm"]})
+        try:
+            jobs = embedding.pending(dtype, model_work(models))
+            embedding.start_merges()
+            view.begin(jobs)
+            try:
+                pool.embed(jobs, embedding.finished)
+            finally:
+                view.close()
+        finally:
+            embedding.wait()
+        clock.lap("embed and merge")
+        summary_lines = view.summary_lines(clock.seconds["embed and merge"]) if jobs else []
+        for line in summary_lines:
+            log.info("run: %s", line)
 
-    log.info("run [4/5] merge and predict")
-    for number, shard in enumerate(shards, start=1):
-        unit = layout.merge_unit(shard, runner.digest)
+        log.info("run [3/4] predict")
+        unit = layout.predict_unit(shards, runner.digest, digests["classifier"])
 
-        def run_merge(shard: Shard = shard) -> None:
-            ensure_directory(shard.merged.parent)
-            merge_features(shard.dnabert, shard.esm, shard.merged)
+        def run_predict() -> None:
+            ensure_directory(layout.predictions.parent)
+            if shards:  # on the first device
+                pool.predict(PredictTask(tuple(s.merged for s in shards), layout.predictions, chunk_size))
+            else:  # no kept frame anywhere: nothing to score, an empty table
+                atomic_write_text(layout.predictions, HEADER)
 
-        runner.ensure(unit, run_merge, f"merge: shard {number}/{len(shards)} already done")
+        runner.ensure(unit, run_predict, "predict: already done")
+    clock.lap("predict")
 
-    unit = layout.predict_unit(shards, runner.digest, digests["classifier"])
-
-    def run_predict() -> None:
-        ensure_directory(layout.predictions.parent)
-        if shards:
-            predict([s.merged for s in shards], models.classifier, layout.predictions, device)
-        else:  # no kept frame anywhere: nothing to score, an empty table
-            atomic_write_text(layout.predictions, HEADER)
-
-    runner.ensure(unit, run_predict, "predict: already done")
-
-    log.info("run [5/5] report")
+    log.info("run [4/4] report")
     unit = layout.report_unit(runner.digest)
 
     def run_report() -> None:
         report(layout.predictions, prepared.chunks, layout.step("report"))
 
     runner.ensure(unit, run_report, "report: already done")
-    return json.loads((layout.step("report") / "summary.json").read_text(encoding="utf-8"))
+    clock.lap("report")
+    summary = json.loads((layout.step("report") / "summary.json").read_text(encoding="utf-8"))
+    timing = {"seconds": clock.seconds, "embedding_seconds": view.embedding_seconds(),
+              "embedding_summary": summary_lines, "precision": dtype}  # fmt: skip
+    return summary, timing
 
 
 def record_state(

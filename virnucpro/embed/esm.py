@@ -81,6 +81,14 @@ def enable_compile(model: ESM2) -> None:
     log.debug("ESM-2 layers will be compiled with torch.compile on first use")
 
 
+def load_esm_encoder(
+    model_path: str | Path, device: torch.device, dtype: torch.dtype, compile_layers: bool | None = None
+) -> ESMEncoder:
+    """An ESM-2 checkpoint ready on `device`; its layer function compiled on GPUs by default."""
+    use_compile = device.type == "cuda" if compile_layers is None else compile_layers
+    return ESMEncoder(load_esm2(model_path, device, dtype), device, use_compile)
+
+
 def embed_esm(
     input_path: str | Path,
     model_path: str | Path,
@@ -94,8 +102,7 @@ def embed_esm(
     """Embed every protein of a .faa shard with an ESM-2 checkpoint; write {'ids', 'data'} in input order."""
 
     def load(target: torch.device, dtype: torch.dtype) -> ESMEncoder:
-        use_compile = target.type == "cuda" if compile_layers is None else compile_layers
-        return ESMEncoder(load_esm2(model_path, target, dtype), target, use_compile)
+        return load_esm_encoder(model_path, target, dtype, compile_layers)
 
     embed_file(input_path, output_path, ESM_LETTERS, "an amino-acid code", load, device, precision, batch_tokens,
                ESM_BATCH_TOKENS, verbose, "embed-esm", ESM)  # fmt: skip

@@ -96,11 +96,18 @@ def embed_sequences(
     verbose: bool = False,
     label: str = "embed",
     kind: str | None = None,
+    progress: Progress | None = None,
 ) -> None:
-    """Embed sequences (read by `read_shard`) with a loaded encoder; write the features file (recording `kind`)."""
+    """Embed sequences (read by `read_shard`) with a loaded encoder; write the features file (recording `kind`).
+
+    `progress` receives the work as it is done, and its owner reports the result; by default a progress line
+    on stderr and a log line at the end.
+    """
     started = time.monotonic()
     tokens = encoder.tokenize(sequences)
-    progress = Progress(label, unit="sequences", total=len(tokens), verbose=verbose)
+    own_progress = progress is None
+    if progress is None:
+        progress = Progress(label, unit="sequences", total=len(tokens), verbose=verbose)
     try:
         data = embed_tokens(tokens, encoder.encode, encoder.dim, batch_tokens, device, progress)
     finally:
@@ -108,7 +115,8 @@ def embed_sequences(
     if not torch.isfinite(data).all():
         raise VirnucproError(f"{label}: the model produced non-finite embeddings (NaN or inf); try --precision fp32")
     save_features(output_path, ids, data, kind)
-    log.info("%s: %s in %.1f s -> %s", label, progress.rate_text(), time.monotonic() - started, output_path)
+    if own_progress:
+        log.info("%s: %s in %.1f s -> %s", label, progress.rate_text(), time.monotonic() - started, output_path)
 
 
 def embed_file(
