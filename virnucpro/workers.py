@@ -354,6 +354,9 @@ class DevicePool:
         log.debug("%s: %s started", worker.label, worker.task_name())
         if isinstance(task, EmbedJob):
             self.view.unit_started(worker.index, task)
+        self._deliver(worker, task)
+
+    def _deliver(self, worker: Worker, task: EmbedJob | PredictTask) -> None:
         worker.conn.send(task)
 
     def _events(self) -> Iterable[tuple[Worker, tuple]]:
@@ -493,11 +496,8 @@ class InlinePool(DevicePool):
         self.view.predict_done(self._run(worker, lambda: predict_task(task, self.models)))
         worker.task = None
 
-    def _send(self, worker: Worker, task: EmbedJob | PredictTask) -> None:
-        worker.task, worker.started = task, time.monotonic()
-        log.debug("%s: %s started", worker.label, worker.task_name())
-        if isinstance(task, EmbedJob):
-            self.view.unit_started(worker.index, task)
+    def _deliver(self, worker: Worker, task: EmbedJob | PredictTask) -> None:
+        """Nothing to send: the caller runs the task here (`_run`)."""
 
     def _run(self, worker: Worker, work: Callable[[], dict[str, float]]) -> dict[str, float]:
         """A task's result; its error names the worker and the task, as a worker process's would."""
