@@ -187,8 +187,7 @@ class RunView:
         fraction = self.fraction_done()
         if self.started is None or fraction <= 0:
             return None
-        elapsed = time.monotonic() - self.started
-        return elapsed * (1 - fraction) / fraction
+        return self.elapsed_seconds() * (1 - fraction) / fraction
 
     def device_line(self, state: DeviceState, now: float) -> str:
         if state.unit is None:
@@ -197,12 +196,15 @@ class RunView:
         return (f"{state.label}: {state.unit_text()} {state.done:,}/{state.total:,} sequences, {sequences:,.0f} seq/s, "
                 f"{tokens:,.0f} tokens/s, memory {state.memory_text()}")  # fmt: skip
 
+    def elapsed_seconds(self) -> float:
+        """Seconds since the embedding began (0 before)."""
+        return 0.0 if self.started is None else time.monotonic() - self.started
+
     def overall_line(self) -> str:
         eta = self.eta_seconds()
         left = f", about {format_duration(eta)} left" if eta is not None else ""
-        elapsed = time.monotonic() - (self.started or time.monotonic())
         return (f"run: embedding {self.fraction_done():.0%} done ({self.done_units}/{self.total_units} units), "
-                f"{format_duration(elapsed)} elapsed{left}")  # fmt: skip
+                f"{format_duration(self.elapsed_seconds())} elapsed{left}")  # fmt: skip
 
     def plain_lines(self) -> list[str]:
         now = time.monotonic()
@@ -230,8 +232,8 @@ class RunView:
                           f"{sequences:,.0f}", f"{tokens:,.0f}", state.memory_text())  # fmt: skip
         fraction = self.fraction_done()
         eta = self.eta_seconds()
-        elapsed = time.monotonic() - (self.started or time.monotonic())
-        status = (f"{fraction:.0%}  {self.done_units}/{self.total_units} units  {format_duration(elapsed)} elapsed"
+        status = (f"{fraction:.0%}  {self.done_units}/{self.total_units} units  "
+                  f"{format_duration(self.elapsed_seconds())} elapsed"
                   + (f"  ETA {format_duration(eta)}" if eta is not None else ""))  # fmt: skip
         bar = Table.grid(padding=(0, 1))
         bar.add_row(ProgressBar(total=1.0, completed=fraction, width=30), status)

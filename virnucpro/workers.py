@@ -66,7 +66,7 @@ class PipeProgress:
         self.conn, self.total = conn, total
         self.count = 0
         self.tokens = 0.0
-        self.start = self._last = time.monotonic()
+        self._last = time.monotonic()
         self._memory = _memory_probe()
 
     def update(self, n: int = 1, **extra: float) -> None:
@@ -266,7 +266,6 @@ class Worker:
     process: Any
     conn: Connection
     task: EmbedJob | PredictTask | None = None
-    started: float = 0.0
     stopping: bool = False
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -350,7 +349,7 @@ class DevicePool:
                     worker.task = None
 
     def _send(self, worker: Worker, task: EmbedJob | PredictTask) -> None:
-        worker.task, worker.started = task, time.monotonic()
+        worker.task = task
         log.debug("%s: %s started", worker.label, worker.task_name())
         if isinstance(task, EmbedJob):
             self.view.unit_started(worker.index, task)
@@ -480,8 +479,7 @@ class InlinePool(DevicePool):
         jobs = largest_first(units)
         if not jobs:
             return
-        self.start(1)
-        worker = self.workers[0]
+        worker = self._ready(0)
         for job in jobs:
             self._send(worker, job)
             stats = self._run(worker, lambda job=job: embed_job(job, self.models, self.channel))
@@ -490,8 +488,7 @@ class InlinePool(DevicePool):
             on_done(job)
 
     def predict(self, task: PredictTask) -> None:
-        self.start(1)
-        worker = self.workers[0]
+        worker = self._ready(0)
         self._send(worker, task)
         self.view.predict_done(self._run(worker, lambda: predict_task(task, self.models)))
         worker.task = None
